@@ -1,0 +1,85 @@
+import { hostname } from 'node:os';
+import { z } from 'zod';
+
+/**
+ * The root config. Every key has a default and a description; `docs/config.md` is generated
+ * from this schema. Unknown keys are errors (strict objects), so a typo stops the start.
+ */
+
+const port = z.number().int().min(1).max(65535);
+
+export const ListenerSchema = z.strictObject({
+  kind: z.enum(['mx', 'submission', 'submissions']).describe('mx: inbound (no AUTH); submission: STARTTLS then AUTH required; submissions: implicit TLS, AUTH required.'),
+  host: z.string().min(1).default('127.0.0.1').describe('Address to listen on.'),
+  port: port.describe('TCP port.'),
+  enabled: z.boolean().default(true).describe('Set false to switch this listener off.'),
+  greetingDelayMs: z.number().int().min(0).max(60_000).optional()
+    .describe('Pause before the 220 greeting; a client that talks first is refused (early talker). Default 0 (off).'),
+});
+export type ListenerConfig = z.output<typeof ListenerSchema>;
+
+export const SmtpSchema = z.strictObject({
+  listeners: z.record(z.string().regex(/^[a-z][a-z0-9-]*$/, 'listener names are lower-case words'), ListenerSchema)
+    .default({
+      mx: { kind: 'mx', host: '127.0.0.1', port: 2525, enabled: true },
+      submission: { kind: 'submission', host: '127.0.0.1', port: 2587, enabled: true },
+      submissions: { kind: 'submissions', host: '127.0.0.1', port: 2465, enabled: true },
+    })
+    .describe('Named SMTP listeners. Defaults: mx on 127.0.0.1:2525, submission on :2587, submissions on :2465.'),
+  maxMessageSize: z.number().int().min(1024).default(25 * 1024 * 1024).describe('Largest message accepted, in bytes (SIZE, RFC 1870); larger gets 552 5.3.4.'),
+  maxRecipients: z.number().int().min(1).default(100).describe('Recipients per message (RFC 5321 §4.5.3.1.8: at least 100); more get 452 4.5.3.'),
+  maxLineLength: z.number().int().min(78).default(998)
+    .describe('Longest line allowed in a message, in octets without CRLF (RFC 5322 §2.1.1); longer gets 550 5.5.2.'),
+  maxConnections: z.number().int().min(1).default(1000).describe('Connections open at once, all listeners together; more get 421 4.7.0.'),
+  maxConnectionsPerIp: z.number().int().min(1).default(20).describe('Connections open at once from one address; more get 421 4.7.0.'),
+  idleTimeoutMs: z.number().int().min(1000).default(300_000).describe('Close a connection idle this long (RFC 5321 §4.5.3.2.7: at least 5 minutes).'),
+  commandTimeoutMs: z.number().int().min(1000).default(600_000)
+    .describe('Longest time one command line or one message body may take to arrive, however slowly it trickles in (RFC 5321 §4.5.3.2.6: 10 minutes for DATA).'),
+  bareLineEndings: z.enum(['reject', 'normalize']).default('reject')
+    .describe('A bare CR or LF in DATA (SMTP smuggling): reject with 550 5.5.2, or normalise to CRLF.'),
+  reverseDns: z.boolean().default(false).describe('Look up the client\'s PTR name at connect (used in the Received header).'),
+});
+
+export const TlsSchema = z.strictObject({
+  cert: z.string().optional().describe('PEM certificate chain path; with key. Absent: a self-signed certificate is generated into the data directory.'),
+  key: z.string().optional().describe('PEM private key path.'),
+  minVersion: z.enum(['TLSv1.2', 'TLSv1.3']).default('TLSv1.2').describe('Lowest TLS version offered.'),
+});
+
+export const QueueSchema = z.strictObject({
+  concurrency: z.number().int().min(1).max(1000).default(16).describe('Local deliveries running at once.'),
+  retryBaseMs: z.number().int().min(100).default(60_000).describe('First retry delay for a temporarily failed local delivery; doubles each time.'),
+  retryMaxMs: z.number().int().min(1000).default(3_600_000).describe('Longest delay between retries.'),
+  maxAgeMs: z.number().int().min(60_000).default(5 * 24 * 3_600_000).describe('Give up on a recipient this long after the message arrived.'),
+  fsync: z.boolean().default(true).describe('fsync spool files and directories before answering 250. Only turn off for throw-away test setups.'),
+});
+
+/** A plugin entry: reserved keys for the host, everything else is the plugin's own config. */
+export const PluginEntryBase = z.object({
+  enabled: z.boolean().default(true).describe('Set false to switch the plugin off.'),
+  module: z.string().optional().describe('Where to load a third-party plugin from: an npm package (pochta-plugin-*) or a path.'),
+  timeoutMs: z.number().int().min(10).max(600_000).default(30_000).describe('Time budget for each hook call of this plugin.'),
+});
+export const RESERVED_PLUGIN_KEYS = new Set(Object.keys(PluginEntryBase.shape));
+
+export const RootSchema = z.strictObject({
+  hostname: z.string().min(1).regex(/^[A-Za-z0-9.-]+$/, 'a host name').default(hostname()).describe('This server\'s name: greeting, Received headers, Maildir file names.'),
+  dataDir: z.string().min(1).default('./data').describe('Where the spool, mailboxes and generated files live; relative to the config file (or the working directory).'),
+  log: z.strictObject({
+    level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+    pretty: z.boolean().optional().describe('Human-readable logs; default: on when stdout is a terminal.'),
+  }).prefault({}),
+  dns: z.strictObject({
+    servers: z.array(z.string()).default([]).describe('DNS servers (host or host:port); empty: the system resolvers.'),
+    timeoutMs: z.number().int().min(100).default(5000),
+  }).prefault({}),
+  smtp: SmtpSchema.prefault({}),
+  tls: TlsSchema.prefault({}),
+  queue: QueueSchema.prefault({}),
+  plugins: z.record(z.string().regex(/^[a-z0-9][a-z0-9-]*$/, 'plugin names are lower-case words with dashes'), z.record(z.string(), z.unknown()))
+    .default({})
+    .describe('Plugins in run order, keyed by name. Reserved keys: enabled, module, timeoutMs; the rest is the plugin\'s config.'),
+});
+
+export type RootConfig = z.output<typeof RootSchema>;
+export type RootConfigInput = z.input<typeof RootSchema>;

@@ -1,0 +1,220 @@
+import { AsyncSeriesBailHook, AsyncSeriesHook } from 'tapable';
+import type { Logger } from './log.ts';
+import type { Metrics } from './metrics.ts';
+
+/**
+ * The hook runner: every tap a plugin adds goes through `wrap`, which gives it an AbortSignal and
+ * a time budget, turns a throw, a timeout or a malformed answer into the hook's failure value (a
+ * temporary failure: a 4xx for SMTP), folds `null` into "no opinion", records timing, and counts
+ * errors. A plugin bug can therefore never crash the process, hang a session, or let a message
+ * skip a check: the chain stops with a tempfail instead.
+ */
+
+export interface TapContext {
+  /** Aborted when the tap's time budget runs out or the server stops. */
+  readonly signal: AbortSignal;
+  /** The plugin's logger, bound to the session or transaction when there is one. */
+  readonly log: Logger;
+}
+
+export type TapResult<R> = R | null | undefined | void;
+export type TapFn<A, B, R> = (a: A, b: B, t: TapContext) => Promise<TapResult<R>> | TapResult<R>;
+export type NotifyFn<A, B> = (a: A, b: B, t: TapContext) => Promise<void> | void;
+
+export interface TapOptions {
+  /** Lower runs first; see STAGE. Within a stage, config order. */
+  stage?: number;
+  /** Run before the named plugin(s) taps on this hook. */
+  before?: string | string[];
+}
+
+/** Who is tapping: the plugin host makes one per plugin. */
+export interface TapOwner {
+  readonly name: string;
+  readonly timeoutMs: number;
+  readonly log: Logger;
+  /** Aborted when the plugin is disposed (reload, stop). */
+  readonly signal: AbortSignal;
+}
+
+export interface TraceEntry {
+  hook: string;
+  plugin: string;
+  ms: number;
+  outcome: 'none' | 'error' | 'timeout' | string;
+}
+
+/** Passed with each call so timings land on the session or transaction being served. */
+export interface CallTrace {
+  readonly log?: Logger;
+  record?(entry: TraceEntry): void;
+}
+
+export interface HookSpec<R> {
+  name: string;
+  doc: string;
+  /** Checks a tap's answer; returns a problem description, or undefined when it is fine. */
+  validate(value: unknown): string | undefined;
+  /** What a failed tap (throw, timeout, bad answer) turns into. */
+  onError(kind: 'error' | 'timeout', plugin: string): R;
+}
+
+export interface HookEnv {
+  metrics: Metrics;
+}
+
+export interface TapInfo {
+  plugin: string;
+  stage: number;
+}
+
+const TIMEOUT = Symbol('timeout');
+
+function describe(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}
+
+async function withBudget<T>(owner: TapOwner, run: (signal: AbortSignal) => Promise<T> | T): Promise<T | typeof TIMEOUT> {
+  const ac = new AbortController();
+  const onOwnerAbort = () => ac.abort(owner.signal.reason);
+  owner.signal.addEventListener('abort', onOwnerAbort, { once: true });
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<typeof TIMEOUT>((resolve) => {
+    timer = setTimeout(() => {
+      ac.abort(new Error(`plugin ${owner.name} timed out after ${owner.timeoutMs} ms`));
+      resolve(TIMEOUT);
+    }, owner.timeoutMs);
+  });
+  try {
+    return await Promise.race([Promise.resolve().then(() => run(ac.signal)), timeout]);
+  } finally {
+    clearTimeout(timer);
+    owner.signal.removeEventListener('abort', onOwnerAbort);
+  }
+}
+
+abstract class BaseHook {
+  readonly #taps: TapInfo[] = [];
+  constructor(readonly name: string, readonly doc: string, protected readonly env: HookEnv) {}
+
+  protected noteTap(plugin: string, stage: number): void {
+    this.#taps.push({ plugin, stage });
+  }
+
+  /** Plugins tapping this hook, in run order. */
+  taps(): TapInfo[] {
+    return this.orderedNames().map((plugin) => this.#taps.find((t) => t.plugin === plugin)!);
+  }
+
+  protected abstract orderedNames(): string[];
+
+  protected tapName(opts: TapOptions | undefined, plugin: string) {
+    const stage = opts?.stage ?? 0;
+    // tapable accepts an array for `before` at run time; its typings say string only.
+    return { name: plugin, stage, ...(opts?.before ? { before: opts.before as string } : {}) };
+  }
+}
+
+/** A bail hook: taps run in order, the first answer ends the chain. */
+export class VerdictHook<A, B, R> extends BaseHook {
+  readonly #hook: AsyncSeriesBailHook<[A, B, CallTrace | undefined], R | undefined>;
+  readonly #spec: HookSpec<R>;
+
+  constructor(spec: HookSpec<R>, env: HookEnv) {
+    super(spec.name, spec.doc, env);
+    this.#spec = spec;
+    this.#hook = new AsyncSeriesBailHook(['a', 'b', 'trace']);
+  }
+
+  tap(owner: TapOwner, fn: TapFn<A, B, R>, opts?: TapOptions): void {
+    const spec = this.#spec;
+    const metrics = this.env.metrics;
+    const hookName = this.name;
+    this.noteTap(owner.name, opts?.stage ?? 0);
+    this.#hook.tapPromise(this.tapName(opts, owner.name), async (a, b, trace) => {
+      const log = (trace?.log ?? owner.log).child({ plugin: owner.name });
+      const started = performance.now();
+      let outcome: string = 'none';
+      try {
+        const value = await withBudget(owner, (signal) => fn(a, b, { signal, log }));
+        if (value === TIMEOUT) {
+          outcome = 'timeout';
+          metrics.inc('hook_timeouts_total', { hook: hookName, plugin: owner.name });
+          log.error({ event: 'hook.timeout', hook: hookName, budgetMs: owner.timeoutMs }, 'plugin timed out; answering with a temporary failure');
+          return spec.onError('timeout', owner.name);
+        }
+        if (value === undefined || value === null) return undefined;
+        const problem = spec.validate(value);
+        if (problem) {
+          outcome = 'error';
+          metrics.inc('hook_errors_total', { hook: hookName, plugin: owner.name });
+          log.error({ event: 'hook.bad_answer', hook: hookName, problem }, 'plugin gave a malformed answer; answering with a temporary failure');
+          return spec.onError('error', owner.name);
+        }
+        outcome = (value as { kind?: string }).kind ?? 'answer';
+        return value as R;
+      } catch (err) {
+        outcome = 'error';
+        metrics.inc('hook_errors_total', { hook: hookName, plugin: owner.name });
+        log.error({ event: 'hook.error', hook: hookName, err }, `plugin failed: ${describe(err)}`);
+        return spec.onError('error', owner.name);
+      } finally {
+        trace?.record?.({ hook: hookName, plugin: owner.name, ms: Math.round((performance.now() - started) * 1000) / 1000, outcome });
+      }
+    });
+  }
+
+  /** Run the chain; undefined when no tap answered. */
+  async call(a: A, b: B, trace?: CallTrace): Promise<R | undefined> {
+    if (this.#hook.taps.length === 0) return undefined;
+    return this.#hook.promise(a, b, trace);
+  }
+
+  protected orderedNames(): string[] {
+    return this.#hook.taps.map((t) => t.name);
+  }
+}
+
+/** A notification hook: every tap runs, in order; failures are logged and counted, never propagated. */
+export class NotifyHook<A, B> extends BaseHook {
+  readonly #hook: AsyncSeriesHook<[A, B, CallTrace | undefined]>;
+
+  constructor(name: string, doc: string, env: HookEnv) {
+    super(name, doc, env);
+    this.#hook = new AsyncSeriesHook(['a', 'b', 'trace']);
+  }
+
+  tap(owner: TapOwner, fn: NotifyFn<A, B>, opts?: TapOptions): void {
+    const metrics = this.env.metrics;
+    const hookName = this.name;
+    this.noteTap(owner.name, opts?.stage ?? 0);
+    this.#hook.tapPromise(this.tapName(opts, owner.name), async (a, b, trace) => {
+      const log = (trace?.log ?? owner.log).child({ plugin: owner.name });
+      const started = performance.now();
+      let outcome = 'none';
+      try {
+        const r = await withBudget(owner, (signal) => fn(a, b, { signal, log }));
+        if (r === TIMEOUT) {
+          outcome = 'timeout';
+          metrics.inc('hook_timeouts_total', { hook: hookName, plugin: owner.name });
+          log.error({ event: 'hook.timeout', hook: hookName, budgetMs: owner.timeoutMs }, 'plugin timed out');
+        }
+      } catch (err) {
+        outcome = 'error';
+        metrics.inc('hook_errors_total', { hook: hookName, plugin: owner.name });
+        log.error({ event: 'hook.error', hook: hookName, err }, `plugin failed: ${describe(err)}`);
+      } finally {
+        trace?.record?.({ hook: hookName, plugin: owner.name, ms: Math.round((performance.now() - started) * 1000) / 1000, outcome });
+      }
+    });
+  }
+
+  async call(a: A, b: B, trace?: CallTrace): Promise<void> {
+    if (this.#hook.taps.length === 0) return;
+    await this.#hook.promise(a, b, trace);
+  }
+
+  protected orderedNames(): string[] {
+    return this.#hook.taps.map((t) => t.name);
+  }
+}

@@ -1,0 +1,29 @@
+import { pino, type Logger, type LoggerOptions } from 'pino';
+
+export type { Logger };
+
+export interface LogOptions {
+  level?: string;
+  /** Human-readable output; defaults to on when stdout is a terminal. */
+  pretty?: boolean;
+  /** Write here instead of stdout (tests collect lines). */
+  destination?: NodeJS.WritableStream;
+}
+
+/** Never log a secret, whatever a plugin passes in. */
+const REDACT = ['password', 'pass', 'secret', '*.password', '*.pass', '*.secret', 'credentials', '*.credentials', 'auth.password'];
+
+export function createLogger(opts: LogOptions = {}): Logger {
+  const base: LoggerOptions = {
+    level: opts.level ?? 'info',
+    redact: { paths: REDACT, censor: '[redacted]' },
+    base: undefined,
+    timestamp: pino.stdTimeFunctions.isoTime,
+  };
+  if (opts.destination) return pino(base, opts.destination as any);
+  const pretty = opts.pretty ?? Boolean(process.stdout.isTTY);
+  if (pretty) {
+    return pino({ ...base, transport: { target: 'pino-pretty', options: { colorize: true, translateTime: 'SYS:HH:MM:ss.l' } } });
+  }
+  return pino(base);
+}

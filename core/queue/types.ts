@@ -1,0 +1,31 @@
+import type { Reply } from '../verdict.ts';
+
+/** One local recipient's delivery, as the delivery.local hook sees it. */
+export interface LocalDelivery {
+  readonly queueId: string;
+  /** The envelope sender ('' for the null sender). */
+  readonly mailFrom: string;
+  /** The address the client gave at RCPT TO. */
+  readonly recipient: string;
+  /** The user and folder the recipient resolved to. */
+  readonly user: string;
+  readonly folder?: string;
+  /** Header lines (each ending CRLF) to put before the spooled bytes: the transaction's header edits. */
+  readonly headerPrefix: Buffer;
+  /** Header names the transaction removed; a delivery agent drops these lines from the top-level header. */
+  readonly removeHeaders: readonly string[];
+  /** The spooled message file, with the Received header already at its top. */
+  readonly bodyPath: string;
+  readonly size: number;
+}
+
+export type DeliveryResult =
+  | { kind: 'delivered'; detail?: string }
+  | { kind: 'tempfail'; reason: string }
+  | { kind: 'permfail'; reason: string; reply?: Reply };
+
+export interface DeliveryEvent {
+  readonly queueId: string;
+  readonly recipient: string;
+  readonly detail?: string;
+}

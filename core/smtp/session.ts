@@ -1,0 +1,106 @@
+import { createReadStream } from 'node:fs';
+import type { Readable } from 'node:stream';
+import type { Logger } from '../log.ts';
+import { SlotStore } from '../slots.ts';
+import type { TraceEntry, CallTrace } from '../hook-runner.ts';
+import type {
+  AcceptedRecipient, Evidence, HeaderEdit, ListenerInfo, MailFrom, SmtpSession, SmtpTransaction, SpooledMessage,
+} from './types.ts';
+import { readHeaderSection } from './headers.ts';
+
+export interface SessionInit {
+  id: string;
+  listener: ListenerInfo;
+  remoteAddress: string;
+  remotePort: number;
+  localAddress: string;
+  localPort: number;
+  secure: boolean;
+  log: Logger;
+  openedAt: number;
+}
+
+/** The core's SmtpSession: plugins see it through the read-only interface. */
+export class Session implements SmtpSession {
+  readonly id: string;
+  readonly listener: ListenerInfo;
+  readonly remoteAddress: string;
+  readonly remotePort: number;
+  readonly localAddress: string;
+  readonly localPort: number;
+  readonly openedAt: number;
+  readonly slots = new SlotStore();
+  readonly log: Logger;
+  secure: boolean;
+  tls?: { protocol?: string; cipher?: string };
+  clientHostname?: string;
+  helo?: { verb: 'HELO' | 'EHLO'; host: string };
+  user?: string;
+  relay: { allowed: boolean; reason?: string } = { allowed: false };
+  transactionCount = 0;
+  /** Trace of session-level hooks (connect, helo, auth). */
+  readonly trace: TraceEntry[] = [];
+
+  constructor(init: SessionInit) {
+    this.id = init.id;
+    this.listener = init.listener;
+    this.remoteAddress = init.remoteAddress;
+    this.remotePort = init.remotePort;
+    this.localAddress = init.localAddress;
+    this.localPort = init.localPort;
+    this.secure = init.secure;
+    this.openedAt = init.openedAt;
+    this.log = init.log;
+  }
+
+  allowRelay(reason: string): void {
+    this.relay = { allowed: true, reason };
+  }
+
+  callTrace(): CallTrace {
+    return { log: this.log, record: (e) => this.trace.push(e) };
+  }
+}
+
+export class Spooled implements SpooledMessage {
+  #headers?: Promise<Array<{ name: string; value: string }>>;
+  constructor(readonly path: string, readonly size: number) {}
+  headers() {
+    this.#headers ??= readHeaderSection(this.path);
+    return this.#headers;
+  }
+  stream(): Readable {
+    return createReadStream(this.path);
+  }
+}
+
+export class Transaction implements SmtpTransaction {
+  readonly slots = new SlotStore();
+  readonly evidence: Evidence[] = [];
+  readonly headerEdits: HeaderEdit[] = [];
+  readonly rcptTo: AcceptedRecipient[] = [];
+  readonly trace: TraceEntry[] = [];
+  readonly log: Logger;
+  message?: Spooled;
+  /** Final message-stage decision, for the log line. */
+  outcome?: string;
+
+  constructor(readonly id: string, readonly session: Session, readonly mailFrom: MailFrom) {
+    this.log = session.log.child({ queueId: id });
+  }
+
+  addHeader(name: string, value: string): void {
+    if (!/^[\x21-\x39\x3b-\x7e]+$/.test(name)) throw new Error(`bad header name ${JSON.stringify(name)}`);
+    // A value may be folded (CRLF followed by white space) but must not start a new header line.
+    if (/[\r\n](?![ \t])/.test(value.replace(/\r\n[ \t]/g, ' '))) throw new Error(`header ${name}: value must not contain bare line breaks`);
+    this.headerEdits.push({ op: 'add', name, value });
+  }
+
+  removeHeader(name: string): void {
+    this.headerEdits.push({ op: 'remove', name });
+  }
+
+  callTrace(): CallTrace {
+    return { log: this.log, record: (e) => this.trace.push(e) };
+  }
+}
