@@ -11,7 +11,7 @@ const port = z.number().int().min(1).max(65535);
 export const ListenerSchema = z.strictObject({
   kind: z.enum(['mx', 'submission', 'submissions']).describe('mx: inbound (no AUTH); submission: STARTTLS then AUTH required; submissions: implicit TLS, AUTH required.'),
   host: z.string().min(1).default('127.0.0.1').describe('Address to listen on.'),
-  port: port.describe('TCP port.'),
+  port: z.number().int().min(0).max(65535).describe('TCP port; 0 picks a free one (tests).'),
   enabled: z.boolean().default(true).describe('Set false to switch this listener off.'),
   greetingDelayMs: z.number().int().min(0).max(60_000).optional()
     .describe('Pause before the 220 greeting; a client that talks first is refused (early talker). Default 0 (off).'),

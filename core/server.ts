@@ -1,0 +1,159 @@
+import { mkdir } from 'node:fs/promises';
+import { systemClock, type Clock } from './clock.ts';
+import { ConfigError } from './config/errors.ts';
+import { loadConfig, type LoadedConfig, type LoadOptions } from './config/load.ts';
+import { createResolver, type DnsResolver } from './dns.ts';
+import type { KeyValueStore } from './kv/kv.ts';
+import { MemoryKv } from './kv/memory.ts';
+import { createLogger, type Logger } from './log.ts';
+import { Metrics } from './metrics.ts';
+import { resolvePlugins } from './plugin-loader.ts';
+import { QueueRunner } from './queue/runner.ts';
+import { Spool } from './queue/spool.ts';
+import { Runtime } from './runtime.ts';
+import { SmtpService } from './smtp/service.ts';
+import { loadTls } from './tls.ts';
+
+export interface ServerOptions {
+  loaded: LoadedConfig;
+  log?: Logger;
+  dns?: DnsResolver;
+  clock?: Clock;
+  kv?: KeyValueStore;
+}
+
+/**
+ * One Pochta server: owns every piece of state (no module-level state anywhere), starts the
+ * plugins, the spool, the delivery runner and the listeners, and stops them in reverse.
+ */
+export class PochtaServer {
+  readonly log: Logger;
+  readonly metrics = new Metrics();
+  readonly clock: Clock;
+  readonly dns: DnsResolver;
+  readonly kv: KeyValueStore;
+  #loaded: LoadedConfig;
+  #runtime?: Runtime;
+  #spool?: Spool;
+  #queue?: QueueRunner;
+  #smtp?: SmtpService;
+  #started = false;
+
+  constructor(opts: ServerOptions) {
+    this.#loaded = opts.loaded;
+    const cfg = opts.loaded.config;
+    this.log = opts.log ?? createLogger({ level: cfg.log.level, ...(cfg.log.pretty !== undefined ? { pretty: cfg.log.pretty } : {}) });
+    this.clock = opts.clock ?? systemClock;
+    this.dns = opts.dns ?? createResolver({ servers: cfg.dns.servers, timeoutMs: cfg.dns.timeoutMs });
+    this.kv = opts.kv ?? new MemoryKv(this.clock);
+  }
+
+  get config() {
+    return this.#loaded.config;
+  }
+
+  get loaded(): LoadedConfig {
+    return this.#loaded;
+  }
+
+  get runtime(): Runtime {
+    if (!this.#runtime) throw new Error('server not started');
+    return this.#runtime;
+  }
+
+  get spool(): Spool {
+    if (!this.#spool) throw new Error('server not started');
+    return this.#spool;
+  }
+
+  get queue(): QueueRunner {
+    if (!this.#queue) throw new Error('server not started');
+    return this.#queue;
+  }
+
+  /** Bound SMTP listeners: name → host and port (useful with port 0). */
+  addresses(): Record<string, { host: string; port: number }> {
+    return this.#smtp?.addresses() ?? {};
+  }
+
+  async #buildRuntime(loaded: LoadedConfig): Promise<Runtime> {
+    const plugins = await resolvePlugins(loaded.config.plugins, loaded.baseDir);
+    const rt = new Runtime(plugins, {
+      log: this.log, metrics: this.metrics, clock: this.clock, kv: this.kv, dns: this.dns,
+      hostname: loaded.config.hostname, dataDir: loaded.dataDir,
+    });
+    await rt.start();
+    return rt;
+  }
+
+  async start(): Promise<void> {
+    if (this.#started) throw new Error('already started');
+    this.#started = true;
+    const loaded = this.#loaded;
+    const cfg = loaded.config;
+    await mkdir(loaded.dataDir, { recursive: true, mode: 0o700 });
+    this.log.info({ event: 'server.starting', config: loaded.source, dataDir: loaded.dataDir }, `starting with ${loaded.source}`);
+    this.#runtime = await this.#buildRuntime(loaded);
+    const tls = await loadTls({ cert: cfg.tls.cert, key: cfg.tls.key, baseDir: loaded.baseDir, dataDir: loaded.dataDir, hostname: cfg.hostname, log: this.log });
+    this.#spool = new Spool(loaded.dataDir, { fsync: cfg.queue.fsync });
+    await this.#spool.open();
+    this.#queue = new QueueRunner(this.#spool, () => this.runtime.hooks, cfg.queue, this.log.child({ component: 'queue' }), this.clock, this.metrics);
+    this.#smtp = new SmtpService({
+      config: () => this.#loaded.config,
+      runtime: () => this.runtime,
+      tls, spool: this.#spool, queue: this.#queue, log: this.log, metrics: this.metrics, clock: this.clock, dns: this.dns,
+    });
+    try {
+      await this.#smtp.start();
+    } catch (err) {
+      await this.stop();
+      throw err;
+    }
+    await this.#queue.resume();
+    await this.runtime.hooks.server.ready.call({ hostname: cfg.hostname, dataDir: loaded.dataDir }, {});
+    this.log.info({ event: 'server.ready', listeners: this.addresses() }, 'ready');
+  }
+
+  /**
+   * Validate the whole new config (root and every plugin, by starting the new plugin generation)
+   * before swapping; on any problem the running config stays and the error says why.
+   * Listener and TLS changes need a restart; they are reported, not applied.
+   */
+  async reload(opts: LoadOptions = {}): Promise<{ ok: true } | { ok: false; error: string }> {
+    let next: LoadedConfig;
+    let rt: Runtime;
+    try {
+      next = await loadConfig({ ...(this.#loaded.source.startsWith('/') ? { file: this.#loaded.source } : {}), cwd: this.#loaded.baseDir, ...opts });
+      rt = await this.#buildRuntime(next);
+    } catch (err) {
+      const error = err instanceof ConfigError ? err.message : `reload failed: ${(err as Error).message}`;
+      this.log.error({ event: 'config.reload_failed', error }, 'reload refused; the running config stays');
+      return { ok: false, error };
+    }
+    const old = this.#runtime;
+    if (JSON.stringify(next.config.smtp.listeners) !== JSON.stringify(this.#loaded.config.smtp.listeners) || JSON.stringify(next.config.tls) !== JSON.stringify(this.#loaded.config.tls)) {
+      this.log.warn({ event: 'config.reload_partial' }, 'listener or TLS changes take effect at the next restart');
+    }
+    this.#loaded = next;
+    this.#runtime = rt;
+    await old?.dispose();
+    this.log.info({ event: 'config.reloaded', config: next.source }, 'config reloaded');
+    return { ok: true };
+  }
+
+  async stop(): Promise<void> {
+    this.log.info({ event: 'server.stopping' }, 'stopping');
+    if (this.#runtime) await this.#runtime.hooks.server.stopping.call({ hostname: this.config.hostname, dataDir: this.#loaded.dataDir }, {});
+    await this.#smtp?.stop();
+    await this.#queue?.stop();
+    await this.#runtime?.dispose();
+    await this.kv.close();
+    this.log.info({ event: 'server.stopped' }, 'stopped');
+  }
+}
+
+/** Load config (file, env) and build a server. */
+export async function createServer(opts: LoadOptions & { log?: Logger; dns?: DnsResolver; clock?: Clock } = {}): Promise<PochtaServer> {
+  const loaded = await loadConfig(opts);
+  return new PochtaServer({ loaded, ...(opts.log ? { log: opts.log } : {}), ...(opts.dns ? { dns: opts.dns } : {}), ...(opts.clock ? { clock: opts.clock } : {}) });
+}
