@@ -63,7 +63,10 @@ async function loadModule(name: string, moduleSpec: string | undefined, baseDir:
     mod = await a.load();
   } catch (err) {
     const code = (err as { code?: string }).code;
-    const why = code === 'ERR_MODULE_NOT_FOUND' || code === 'MODULE_NOT_FOUND' ? 'not found (not a built-in plugin; install it or set `module`)' : (err as Error).message;
+    const message = (err as Error).message ?? String(err);
+    const self = a.origin === 'built-in' ? a.spec : a.origin;
+    const missingSelf = (code === 'ERR_MODULE_NOT_FOUND' || code === 'MODULE_NOT_FOUND') && message.includes(self.startsWith('.') ? self.replace(/^\.\//, '') : self);
+    const why = missingSelf ? 'not found (not a built-in plugin; install it or set `module`)' : message;
     throw new ConfigError([`plugins.${name}: cannot load ${a.origin}: ${why}`]);
   }
   const def = asDefinition(mod);

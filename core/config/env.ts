@@ -42,9 +42,12 @@ export function applyEnvOverrides(tree: Record<string, unknown>, env: NodeJS.Pro
       if (i === segments.length - 1) {
         node[key] = parseValue(env[variable] ?? '');
       } else {
-        if (typeof node[key] !== 'object' || node[key] === null || Array.isArray(node[key])) node[key] = {};
-        node = node[key] as Record<string, unknown>;
         const kn: unknown = knownNode?.[key];
+        if (typeof node[key] !== 'object' || node[key] === null || Array.isArray(node[key])) {
+          // Start from the default subtree, so overriding one key keeps its siblings' defaults.
+          node[key] = typeof kn === 'object' && kn !== null && !Array.isArray(kn) ? structuredClone(kn) : {};
+        }
+        node = node[key] as Record<string, unknown>;
         knownNode = typeof kn === 'object' && kn !== null ? (kn as Record<string, unknown>) : undefined;
       }
     });

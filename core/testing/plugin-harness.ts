@@ -14,7 +14,7 @@ import { Session, Transaction } from '../smtp/session.ts';
 import type { ListenerKind, MailFrom } from '../smtp/types.ts';
 
 export interface HarnessOptions {
-  plugins: Array<[PluginDefinition<any>, Record<string, unknown>?]>;
+  plugins: ReadonlyArray<readonly [PluginDefinition<any>, Record<string, unknown>?]>;
   dataDir?: string;
   hostname?: string;
   dns?: DnsResolver;

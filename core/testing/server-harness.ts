@@ -1,0 +1,74 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { Writable } from 'node:stream';
+import { loadConfig } from '../config/load.ts';
+import { createLogger } from '../log.ts';
+import { PochtaServer } from '../server.ts';
+import type { DnsResolver } from '../dns.ts';
+
+export interface TestServerOptions {
+  /** Merged over a config with every listener on 127.0.0.1 port 0. */
+  config?: Record<string, unknown>;
+  /** Reuse a data directory (restart tests). */
+  dataDir?: string;
+  dns?: DnsResolver;
+}
+
+/**
+ * A real server on loopback with free ports, a temp data directory and logs collected in memory.
+ * `close()` stops it and removes what it created.
+ */
+export async function startTestServer(opts: TestServerOptions = {}) {
+  const dataDir = opts.dataDir ?? (await mkdtemp(path.join(tmpdir(), 'pochta-test-')));
+  const logs: Array<Record<string, any>> = [];
+  const sink = new Writable({
+    write(chunk: Buffer, _e, cb) {
+      for (const l of chunk.toString().split('\n')) if (l) logs.push(JSON.parse(l));
+      cb();
+    },
+  });
+  const base = {
+    hostname: 'mx.pochta.test',
+    dataDir,
+    log: { level: 'debug' },
+    smtp: {
+      listeners: {
+        mx: { kind: 'mx', host: '127.0.0.1', port: 0 },
+        submission: { kind: 'submission', host: '127.0.0.1', port: 0 },
+        submissions: { kind: 'submissions', host: '127.0.0.1', port: 0 },
+      },
+    },
+  };
+  const tree = deepMerge(base, opts.config ?? {});
+  const loaded = await loadConfig({ tree, cwd: dataDir, env: {} });
+  const server = new PochtaServer({ loaded, log: createLogger({ level: 'debug', destination: sink }), ...(opts.dns ? { dns: opts.dns } : {}) });
+  await server.start();
+  const addr = server.addresses();
+  const port = (name: string) => {
+    const a = addr[name];
+    if (!a) throw new Error(`no listener ${name}`);
+    return a.port;
+  };
+  return {
+    server,
+    dataDir,
+    logs,
+    port,
+    async close(keepData = false) {
+      await server.stop();
+      if (!keepData && !opts.dataDir) await rm(dataDir, { recursive: true, force: true });
+    },
+  };
+}
+
+export function deepMerge(a: Record<string, unknown>, b: Record<string, unknown>): Record<string, unknown> {
+  const out: Record<string, unknown> = { ...a };
+  for (const [k, v] of Object.entries(b)) {
+    const cur = out[k];
+    out[k] = v && typeof v === 'object' && !Array.isArray(v) && cur && typeof cur === 'object' && !Array.isArray(cur)
+      ? deepMerge(cur as Record<string, unknown>, v as Record<string, unknown>)
+      : v;
+  }
+  return out;
+}

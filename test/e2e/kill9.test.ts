@@ -1,0 +1,103 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { once } from 'node:events';
+import { fileURLToPath } from 'node:url';
+import { addUser, readInbox, send, waitFor } from '../helpers/mail.ts';
+
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
+
+/** Start `pochta start` as a child process and wait for its MX port (from the JSON log). */
+async function startChild(config: string): Promise<{ child: ChildProcess; port: number }> {
+  const child = spawn(process.execPath, [path.join(ROOT, 'bin', 'pochta.js'), 'start', '--config', config], {
+    cwd: path.dirname(config),
+    env: { ...process.env, POCHTA_FROM_SOURCE: '1' },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let out = '';
+  child.stderr!.on('data', (d) => (out += d));
+  const port = await new Promise<number>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`server did not start: ${out}`)), 30_000);
+    child.stdout!.on('data', (d: Buffer) => {
+      out += d;
+      const m = /"event":"smtp\.listening","listener":"mx"[^\n]*"port":(\d+)/.exec(out);
+      if (m) {
+        clearTimeout(timer);
+        resolve(Number(m[1]));
+      }
+    });
+    child.once('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`server exited with ${code}: ${out}`));
+    });
+  });
+  return { child, port };
+}
+
+test('kill -9 during a load loses no message that got a 250', { timeout: 120_000 }, async (t) => {
+  const dir = await mkdtemp(path.join(tmpdir(), 'pochta-kill9-'));
+  const config = path.join(dir, 'pochta.config.yaml');
+  await writeFile(config, [
+    'hostname: mx.kill9.test',
+    'dataDir: ./data',
+    'log: { level: info, pretty: false }',
+    'smtp:',
+    '  listeners:',
+    '    mx: { kind: mx, host: 127.0.0.1, port: 0 }',
+    'plugins:',
+    '  auth-file: {}',
+    '  local-domains: { domains: [kill9.test] }',
+    '  maildir: {}',
+    '',
+  ].join('\n'));
+  const dataDir = path.join(dir, 'data');
+  await addUser(dataDir, 'rcpt@kill9.test', 'irrelevant password');
+  let { child, port } = await startChild(config);
+  const acked = new Set<string>();
+  let attempted = 0;
+  let stop = false;
+  const deadline = Date.now() + 20_000;
+  const worker = async (w: number) => {
+    for (let i = 0; !stop && Date.now() < deadline && i < 2000; i++) {
+      const id = `<k${w}.${i}@load.test>`;
+      attempted++;
+      try {
+        const r = await send({ port, from: `w${w}@load.test`, to: ['rcpt@kill9.test'], raw: `Subject: load ${w}.${i}\r\nMessage-ID: ${id}\r\n\r\n${'payload '.repeat(200)}\r\n` });
+        if (r.response.startsWith('250')) acked.add(id);
+      } catch {
+        if (stop) return;
+      }
+    }
+  };
+  const load = Promise.all(Array.from({ length: 8 }, (_, w) => worker(w)));
+  await waitFor(() => acked.size >= 60, 30_000, '60 acknowledged messages');
+  child.kill('SIGKILL');
+  await once(child, 'exit');
+  stop = true;
+  await load;
+  t.diagnostic(`attempted ${attempted}, acknowledged ${acked.size} before kill -9`);
+
+  ({ child, port } = await startChild(config));
+  try {
+    const inbox = await waitFor(async () => {
+      const msgs = await readInbox(dataDir, 'rcpt@kill9.test');
+      const ids = msgs.map((m) => /Message-ID: (<[^>]+>)/.exec(m)?.[1]);
+      return [...acked].every((id) => ids.includes(id)) ? ids : undefined;
+    }, 60_000, 'every acknowledged message in the Maildir after restart').catch(() => undefined);
+    const ids = inbox ?? (await readInbox(dataDir, 'rcpt@kill9.test')).map((m) => /Message-ID: (<[^>]+>)/.exec(m)?.[1]);
+    const lost = [...acked].filter((id) => !ids.includes(id));
+    const counts = new Map<string, number>();
+    for (const id of ids) if (id) counts.set(id, (counts.get(id) ?? 0) + 1);
+    const duplicates = [...counts.values()].filter((n) => n > 1).length;
+    t.diagnostic(`delivered ${ids.length} files, ${duplicates} duplicated messages (allowed: at-least-once), ${lost.length} lost`);
+    assert.deepEqual(lost, [], 'zero losses');
+    assert.ok(acked.size >= 60);
+  } finally {
+    child.kill('SIGTERM');
+    await once(child, 'exit');
+    await rm(dir, { recursive: true, force: true });
+  }
+});
