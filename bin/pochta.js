@@ -1,17 +1,12 @@
 #!/usr/bin/env node
-// Runs the compiled CLI when `npm run build` has made dist/, otherwise the TypeScript source through tsx.
-import { existsSync } from 'node:fs';
+// The `pochta` command. It runs the TypeScript source through tsx, so plugins written in
+// TypeScript (local paths, pochta-plugin-* packages) load the same way; `npm run build` makes
+// dist/ for embedding Pochta as a library.
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import path from 'node:path';
+import { register } from 'tsx/esm/api';
 
+register();
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-const compiled = path.join(root, 'dist', 'core', 'cli', 'main.js');
-let mod;
-if (existsSync(compiled) && !process.env.POCHTA_FROM_SOURCE) {
-  mod = await import(pathToFileURL(compiled).href);
-} else {
-  const { register } = await import('tsx/esm/api');
-  register();
-  mod = await import(pathToFileURL(path.join(root, 'core', 'cli', 'main.ts')).href);
-}
-await mod.main(process.argv);
+const { main } = await import(pathToFileURL(path.join(root, 'core', 'cli', 'main.ts')).href);
+await main(process.argv);

@@ -17,7 +17,7 @@ const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 test('pochta plugin new makes a plugin that builds and passes its test', { timeout: 120_000 }, async () => {
   const dir = await mkdtemp(path.join(tmpdir(), 'pochta-plugin-new-'));
   try {
-    const { stdout } = await run(process.execPath, [path.join(ROOT, 'bin/pochta.js'), 'plugin', 'new', 'demo-check', '--dir', dir], { cwd: dir, env: { ...process.env, POCHTA_FROM_SOURCE: '1' } });
+    const { stdout } = await run(process.execPath, [path.join(ROOT, 'bin/pochta.js'), 'plugin', 'new', 'demo-check', '--dir', dir], { cwd: dir });
     assert.match(stdout, /created .*pochta-plugin-demo-check/);
     const p = path.join(dir, 'pochta-plugin-demo-check');
     const pkg = JSON.parse(await readFile(path.join(p, 'package.json'), 'utf8'));

@@ -14,7 +14,7 @@ const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '.
 async function startChild(config: string): Promise<{ child: ChildProcess; port: number }> {
   const child = spawn(process.execPath, [path.join(ROOT, 'bin', 'pochta.js'), 'start', '--config', config], {
     cwd: path.dirname(config),
-    env: { ...process.env, POCHTA_FROM_SOURCE: '1' },
+    env: process.env,
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let out = '';
