@@ -29,6 +29,6 @@ export function createResolver(opts: DnsOptions = {}): DnsResolver {
     resolveMx: (n) => r.resolveMx(n),
     resolveTxt: (n) => r.resolveTxt(n),
     reverse: (ip) => r.reverse(ip),
-    resolve: (n, t) => r.resolve(n, t as 'A') as Promise<unknown>,
+    resolve: (n, t) => r.resolve(n, t as 'A'),
   };
 }

@@ -41,7 +41,8 @@ export interface TraceEntry {
   hook: string;
   plugin: string;
   ms: number;
-  outcome: 'none' | 'error' | 'timeout' | string;
+  /** 'none' (no opinion), 'error', 'timeout', or the verdict kind. */
+  outcome: string;
 }
 
 /** Passed with each call so timings land on the session or transaction being served. */
@@ -152,7 +153,7 @@ export class VerdictHook<A, B, R> extends BaseHook {
           return spec.onError('error', owner.name);
         }
         outcome = (value as { kind?: string }).kind ?? 'answer';
-        return value as R;
+        return value;
       } catch (err) {
         outcome = 'error';
         metrics.inc('hook_errors_total', { hook: hookName, plugin: owner.name });

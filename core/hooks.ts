@@ -56,9 +56,9 @@ export function createHooks(env: HookEnv) {
   return Object.freeze({
     server: Object.freeze({
       /** After every plugin registered and every listener is up. */
-      ready: new NotifyHook<ServerInfo, Record<string, never>>('server.ready', 'After all listeners are up.', env),
+      ready: new NotifyHook<ServerInfo, Record<string, never>>('server.ready', 'After every plugin registered and every listener is up. Notification.', env),
       /** Before the server stops (listeners already closed to new connections). */
-      stopping: new NotifyHook<ServerInfo, Record<string, never>>('server.stopping', 'Before shutdown.', env),
+      stopping: new NotifyHook<ServerInfo, Record<string, never>>('server.stopping', 'Before the server stops. Notification.', env),
     }),
     smtp: Object.freeze({
       /**
@@ -66,39 +66,39 @@ export function createHooks(env: HookEnv) {
        * connection (the reply is sent, then the connection closes). Nobody answers: accept.
        */
       connect: new VerdictHook<SmtpSession, Record<string, never>, EnvelopeVerdict>(
-        smtpSpec('smtp.connect', 'Client connected, before the greeting.', ENVELOPE), env),
+        smtpSpec('smtp.connect', 'A client connected, before the 220 greeting. Answer reject or tempfail to refuse the connection (the reply is sent, then the connection closes). Nobody answers: accept. Next: smtp.helo.', ENVELOPE), env),
       /** HELO or EHLO with a syntactically valid host. Nobody answers: accept. Next: auth or mailFrom. */
       helo: new VerdictHook<SmtpSession, HeloInfo, EnvelopeVerdict>(
-        smtpSpec('smtp.helo', 'HELO/EHLO received.', ENVELOPE), env),
+        smtpSpec('smtp.helo', 'HELO or EHLO with a syntactically valid host (the host is also on session.helo). Answer reject/tempfail to refuse it. Nobody answers: accept. Next: auth.verify (submission) or smtp.mailFrom.', ENVELOPE), env),
       /** MAIL FROM. The transaction exists from here. Nobody answers: accept. */
       mailFrom: new VerdictHook<SmtpTransaction, MailFrom, EnvelopeVerdict>(
-        smtpSpec('smtp.mailFrom', 'MAIL FROM received.', ENVELOPE), env),
+        smtpSpec('smtp.mailFrom', 'MAIL FROM; the transaction (tx) exists from here, with its queue id. Nobody answers: accept. Next: smtp.rcptTo.', ENVELOPE), env),
       /**
        * RCPT TO. Default-deny: nobody accepts → 550 5.7.1 unless the session may relay
        * (then the recipient is a remote target). An accept may carry `targets`
        * (where the mail goes: local users, remote addresses).
        */
       rcptTo: new VerdictHook<SmtpTransaction, Recipient, RcptVerdict>(
-        { ...smtpSpec<RcptVerdict>('smtp.rcptTo', 'RCPT TO received.', ENVELOPE), validate: rcptProblem }, env),
+        { ...smtpSpec<RcptVerdict>('smtp.rcptTo', 'RCPT TO, once per recipient. Default-deny: nobody accepts → 550 5.7.1 unless session.relay.allowed (then the recipient is a remote target). An accept may carry targets (local users, remote addresses). Next: smtp.data.', ENVELOPE), validate: rcptProblem }, env),
       /** DATA, before the 354. Nobody answers: accept. */
       data: new VerdictHook<SmtpTransaction, Record<string, never>, EnvelopeVerdict>(
-        smtpSpec('smtp.data', 'DATA received, before 354.', ENVELOPE), env),
+        smtpSpec('smtp.data', 'DATA, before the 354 go-ahead. Nobody answers: accept. Next: the body is streamed to the spool, then smtp.message.', ENVELOPE), env),
       /**
        * The body is on disk (not yet fsynced for delivery). Checks read `tx.message`, record
        * evidence, add headers. Answer reject/tempfail, quarantine (deliver to Junk) or discard.
        * Nobody answers: accept. Next: queue.
        */
       message: new VerdictHook<SmtpTransaction, SpooledMessage, Verdict>(
-        smtpSpec('smtp.message', 'Message body received and spooled.', MESSAGE), env),
+        smtpSpec('smtp.message', 'The body is on disk (tx.message: size, headers(), stream()). Checks record evidence and add headers; answer reject/tempfail, quarantine (deliver to Junk) or discard. Nobody answers: accept. Next: smtp.queue.', MESSAGE), env),
       /**
        * The message passed its checks. A tap may take it over (hand it to another system) by
        * answering accept, or refuse it. Nobody answers: the core spool makes it durable and
        * delivers it. Next: 250, then delivery.
        */
       queue: new VerdictHook<SmtpTransaction, QueueInfo, EnvelopeVerdict>(
-        smtpSpec('smtp.queue', 'Message about to be queued.', ENVELOPE), env),
+        smtpSpec('smtp.queue', 'The message passed its checks. A tap may take it over (answer accept: it is then the plugin\'s) or refuse it. Nobody answers: the core spool fsyncs it and answers 250. Next: delivery.local per local recipient.', ENVELOPE), env),
       /** The connection closed, whatever the reason. */
-      disconnect: new NotifyHook<SmtpSession, DisconnectInfo>('smtp.disconnect', 'Connection closed.', env),
+      disconnect: new NotifyHook<SmtpSession, DisconnectInfo>('smtp.disconnect', 'The connection closed, whatever the reason. Notification: every tap runs.', env),
     }),
     auth: Object.freeze({
       /**
@@ -107,7 +107,7 @@ export function createHooks(env: HookEnv) {
        */
       verify: new VerdictHook<AuthAttempt, Credentials, AuthVerdict>({
         name: 'auth.verify',
-        doc: 'Verify credentials.',
+        doc: 'Check a username and password; shared by SMTP AUTH, IMAP and POP3. Answer ok with the user id, fail, or tempfail. Nobody answers: fail (535 5.7.8 on SMTP). Next: auth.login or auth.failed.',
         validate: (v) => {
           const k = (v as { kind?: string }).kind;
           if (!k || !AUTH_KINDS.has(k)) return `auth verdict kind must be ok, fail or tempfail, got ${String(k)}`;
@@ -117,9 +117,9 @@ export function createHooks(env: HookEnv) {
         onError: () => ({ kind: 'tempfail', reply: REPLY.authTempfail, reason: 'auth plugin failed' }),
       }, env),
       /** A login succeeded (any protocol). */
-      login: new NotifyHook<AuthAttempt, LoginInfo>('auth.login', 'Login succeeded.', env),
+      login: new NotifyHook<AuthAttempt, LoginInfo>('auth.login', 'A login succeeded (any protocol). Notification.', env),
       /** A login failed (any protocol). */
-      failed: new NotifyHook<AuthAttempt, { readonly username: string }>('auth.failed', 'Login failed.', env),
+      failed: new NotifyHook<AuthAttempt, { readonly username: string }>('auth.failed', 'A login failed (any protocol). Notification.', env),
     }),
     delivery: Object.freeze({
       /**
@@ -128,7 +128,7 @@ export function createHooks(env: HookEnv) {
        */
       local: new VerdictHook<LocalDelivery, Record<string, never>, DeliveryResult>({
         name: 'delivery.local',
-        doc: 'Deliver a message to a local user.',
+        doc: 'Deliver one spooled message to one local recipient (user, folder). The first tap that answers delivered/tempfail/permfail wins. Nobody answers: tempfail (retried with backoff).',
         validate: (v) => {
           const k = (v as { kind?: string }).kind;
           return k && DELIVERY_KINDS.has(k) ? undefined : `delivery result kind must be delivered, tempfail or permfail, got ${String(k)}`;
@@ -136,11 +136,11 @@ export function createHooks(env: HookEnv) {
         onError: (kind, plugin) => ({ kind: 'tempfail', reason: `${plugin} ${kind === 'timeout' ? 'timed out' : 'failed'}` }),
       }, env),
       /** A recipient was delivered. */
-      delivered: new NotifyHook<DeliveryEvent, Record<string, never>>('delivery.delivered', 'Recipient delivered.', env),
+      delivered: new NotifyHook<DeliveryEvent, Record<string, never>>('delivery.delivered', 'A recipient was delivered. Notification.', env),
       /** A delivery attempt failed temporarily and will be retried. */
-      deferred: new NotifyHook<DeliveryEvent, Record<string, never>>('delivery.deferred', 'Recipient deferred.', env),
+      deferred: new NotifyHook<DeliveryEvent, Record<string, never>>('delivery.deferred', 'A delivery attempt failed temporarily and will be retried. Notification.', env),
       /** A recipient failed permanently. */
-      failed: new NotifyHook<DeliveryEvent, Record<string, never>>('delivery.failed', 'Recipient failed permanently.', env),
+      failed: new NotifyHook<DeliveryEvent, Record<string, never>>('delivery.failed', 'A recipient failed permanently (or ran out of retries). Notification.', env),
     }),
   });
 }

@@ -57,7 +57,7 @@ async function loadModule(name: string, moduleSpec: string | undefined, baseDir:
     if (b) attempts.push({ spec: b, origin: 'built-in', load: () => import(pathToFileURL(b).href) });
     else attempts.push({ spec: `pochta-plugin-${name}`, origin: `pochta-plugin-${name}`, load: () => importFrom(`pochta-plugin-${name}`, baseDir) });
   }
-  const a = attempts[0]!;
+  const a = attempts[0];
   let mod: unknown;
   try {
     mod = await a.load();

@@ -78,7 +78,7 @@ export class Runtime {
       };
       let dispose: Dispose | void;
       try {
-        dispose = await p.definition.register(tapView(this.hooks, owner), ctx as never);
+        dispose = await p.definition.register(tapView(this.hooks, owner), ctx);
       } catch (err) {
         ac.abort();
         await this.dispose();

@@ -20,11 +20,11 @@ export class SlotStore {
   readonly #values = new Map<Slot<unknown>, unknown>();
 
   set<T>(slot: Slot<T>, value: T): void {
-    this.#values.set(slot as Slot<unknown>, value);
+    this.#values.set(slot, value);
   }
 
   get<T>(slot: Slot<T>): T | undefined {
-    return this.#values.get(slot as Slot<unknown>) as T | undefined;
+    return this.#values.get(slot) as T | undefined;
   }
 
   has(slot: Slot<unknown>): boolean {

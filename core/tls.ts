@@ -46,7 +46,7 @@ export async function loadTls(opts: { cert?: string | undefined; key?: string | 
     algorithm: 'sha256',
     notAfterDate: new Date(Date.now() + 825 * 24 * 3600 * 1000),
     extensions: [{ name: 'subjectAltName', altNames: [{ type: 2, value: opts.hostname }, { type: 2, value: 'localhost' }, { type: 7, ip: '127.0.0.1' }] }],
-  } as Parameters<typeof generate>[1]);
+  });
   await writeFile(keyPath + '.tmp', pems.private, { mode: 0o600 });
   await writeFile(certPath + '.tmp', pems.cert, { mode: 0o644 });
   await rename(keyPath + '.tmp', keyPath);

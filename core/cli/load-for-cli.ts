@@ -14,7 +14,7 @@ export async function loadForCli(opts: GlobalOpts): Promise<{ loaded: LoadedConf
 /** Find `--config FILE` / `-c FILE` before commander parses, so plugin commands can be registered. */
 export function peekConfigArg(argv: string[]): string | undefined {
   for (let i = 0; i < argv.length; i++) {
-    const a = argv[i]!;
+    const a = argv[i];
     if (a === '--config' || a === '-c') return argv[i + 1];
     if (a.startsWith('--config=')) return a.slice('--config='.length);
   }

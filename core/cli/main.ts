@@ -36,7 +36,7 @@ export async function main(argv: string[]): Promise<void> {
         config: p.config,
         server: { hostname: loaded.config.hostname, dataDir: loaded.dataDir },
         resolvePath: (x: string) => path.resolve(loaded.dataDir, x),
-      }) as never);
+      }));
     }
   } catch (err) {
     if (!(err instanceof ConfigError)) throw err;

@@ -1,4 +1,5 @@
 import path from 'node:path';
+import { hostname } from 'node:os';
 import { cosmiconfig, getDefaultSearchPlaces } from 'cosmiconfig';
 import { TypeScriptLoader } from 'cosmiconfig-typescript-loader';
 import { EMBEDDED_DEFAULT } from './defaults.ts';
@@ -58,13 +59,14 @@ export async function loadConfig(opts: LoadOptions = {}): Promise<LoadedConfig> 
       source = found.filepath;
       baseDir = path.dirname(found.filepath);
     } else {
-      tree = structuredClone(EMBEDDED_DEFAULT) as Record<string, unknown>;
+      tree = structuredClone(EMBEDDED_DEFAULT);
       source = 'embedded default';
     }
   }
-  const { tree: overridden, applied } = applyEnvOverrides(tree, opts.env ?? process.env, RootSchema.parse({}) as unknown as Record<string, unknown>);
+  const { tree: overridden, applied } = applyEnvOverrides(tree, opts.env ?? process.env, RootSchema.parse({}));
   const parsed = RootSchema.safeParse(overridden);
   if (!parsed.success) throw new ConfigError(formatIssues(parsed.error), source);
   const config = parsed.data;
+  if (!config.hostname) config.hostname = hostname();
   return { config, source, baseDir, dataDir: path.resolve(baseDir, config.dataDir), envOverrides: applied };
 }

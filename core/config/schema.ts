@@ -1,12 +1,9 @@
-import { hostname } from 'node:os';
 import { z } from 'zod';
 
 /**
  * The root config. Every key has a default and a description; `docs/config.md` is generated
  * from this schema. Unknown keys are errors (strict objects), so a typo stops the start.
  */
-
-const port = z.number().int().min(1).max(65535);
 
 export const ListenerSchema = z.strictObject({
   kind: z.enum(['mx', 'submission', 'submissions']).describe('mx: inbound (no AUTH); submission: STARTTLS then AUTH required; submissions: implicit TLS, AUTH required.'),
@@ -63,15 +60,16 @@ export const PluginEntryBase = z.object({
 export const RESERVED_PLUGIN_KEYS = new Set(Object.keys(PluginEntryBase.shape));
 
 export const RootSchema = z.strictObject({
-  hostname: z.string().min(1).regex(/^[A-Za-z0-9.-]+$/, 'a host name').default(hostname()).describe('This server\'s name: greeting, Received headers, Maildir file names.'),
+  // '' stands for "this machine's host name" and is filled in by the loader, so docs stay stable.
+  hostname: z.string().regex(/^([A-Za-z0-9.-]+)?$/, 'a host name').default('').describe('This server\'s name: greeting, Received headers, Maildir file names. Default: the machine\'s host name.'),
   dataDir: z.string().min(1).default('./data').describe('Where the spool, mailboxes and generated files live; relative to the config file (or the working directory).'),
   log: z.strictObject({
-    level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+    level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info').describe('Lowest level logged.'),
     pretty: z.boolean().optional().describe('Human-readable logs; default: on when stdout is a terminal.'),
   }).prefault({}),
   dns: z.strictObject({
     servers: z.array(z.string()).default([]).describe('DNS servers (host or host:port); empty: the system resolvers.'),
-    timeoutMs: z.number().int().min(100).default(5000),
+    timeoutMs: z.number().int().min(100).default(5000).describe('Timeout of one DNS query.'),
   }).prefault({}),
   smtp: SmtpSchema.prefault({}),
   tls: TlsSchema.prefault({}),

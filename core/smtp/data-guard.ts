@@ -56,7 +56,7 @@ export class DataGuard extends Transform {
       }
     }
     for (let i = start; i < chunk.length; i++) {
-      const b = chunk[i]!;
+      const b = chunk[i];
       if (b === CR) {
         if (i + 1 === chunk.length) {
           this.#pendingCR = true;

@@ -10,7 +10,7 @@ export function parseHeaderSection(text: string): Array<{ name: string; value: s
   const section = end >= 0 ? text.slice(0, end) : text;
   for (const line of section.split(/\r?\n/)) {
     if (/^[ \t]/.test(line) && out.length) {
-      out[out.length - 1]!.value += ' ' + line.trim();
+      out[out.length - 1].value += ' ' + line.trim();
       continue;
     }
     const colon = line.indexOf(':');

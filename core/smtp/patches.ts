@@ -13,6 +13,7 @@
  *   time resets the idle timer forever).
  * - WIZ/SHELL/KILL: joke handlers whose replies fingerprint the library.
  */
+/* eslint-disable @typescript-eslint/unbound-method -- patching prototypes: originals are kept unbound and called with .call(this) */
 import { SMTPConnection } from 'smtp-server/lib/smtp-connection.js';
 import type { Reply } from '../verdict.ts';
 import { replyText } from './codes.ts';
@@ -92,14 +93,14 @@ export function installPatches(): void {
       const parts = command.toString().trim().split(/\s+/);
       // Syntax errors are the library's to answer (501); the hook sees well-formed commands.
       if (parts.length !== 2) return orig.call(this, command, callback);
-      adapter.helo(this, verb, parts[1]!).then((reply) => {
+      adapter.helo(this, verb, parts[1]).then((reply) => {
         if (reply) {
           this.send(reply.code, replyText(reply));
           if (reply.code === 421) this.close();
           return callback();
         }
         const origConnSend = this.send;
-        this.send = (code, data, ctx) => origConnSend.call(this, code, code === 250 && Array.isArray(data) ? [data[0]!, ...adapter.filterEhlo(this, data.slice(1))] : data, ctx);
+        this.send = (code, data, ctx) => origConnSend.call(this, code, code === 250 && Array.isArray(data) ? [data[0], ...adapter.filterEhlo(this, data.slice(1))] : data, ctx);
         try {
           orig.call(this, command, callback); // synchronous: sends before returning
         } finally {

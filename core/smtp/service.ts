@@ -76,7 +76,7 @@ export class SmtpService {
       const info: { -readonly [K in keyof ListenerInfo]: ListenerInfo[K] } = { name, kind: l.kind, host: l.host, port: l.port };
       const server = new SMTPServer(this.#options(info, l));
       (server as unknown as Record<symbol, PatchAdapter>)[ADAPTER] = this.#patchAdapter(l);
-      server.on('error', (err) => this.#deps.log.warn({ event: 'smtp.error', listener: name, err: (err as Error).message }, 'smtp connection error'));
+      server.on('error', (err) => this.#deps.log.warn({ event: 'smtp.error', listener: name, err: (err).message }, 'smtp connection error'));
       server.listen(l.port, l.host);
       await Promise.race([once(server.server, 'listening'), once(server.server, 'error').then(([e]) => { throw new Error(`smtp.listeners.${name}: cannot listen on ${l.host}:${l.port}: ${(e as Error).message}`); })]);
       info.port = (server.server.address() as AddressInfo).port;
@@ -151,10 +151,10 @@ export class SmtpService {
       socketTimeout: cfg.smtp.idleTimeoutMs,
       closeTimeout: 30_000,
       disableReverseLookup: !cfg.smtp.reverseDns,
-      resolver: { reverse: (ip: string, cb: (err: Error | null, names?: string[]) => void) => { this.#deps.dns.reverse(ip).then((n) => cb(null, n), (e: Error) => cb(e)); } } as SMTPServerOptions['resolver'],
+      resolver: { reverse: (ip: string, cb: (err: Error | null, names?: string[]) => void) => { this.#deps.dns.reverse(ip).then((n) => cb(null, n), (e: Error) => cb(e)); } },
       logger: false,
       heloResponse: '%s at your service, [%s]',
-      onConnect: (s, cb) => this.#onConnect(info, s as LibSession).then(() => cb(), cb),
+      onConnect: (s, cb) => { this.#onConnect(info, s as LibSession).then(() => cb(), cb); },
       onSecure: (socket, s, cb) => {
         const ours = (s as LibSession)[SESSION];
         if (ours) {
@@ -165,11 +165,11 @@ export class SmtpService {
         }
         cb();
       },
-      onAuth: (auth, s, cb) => this.#onAuth(auth, s as LibSession).then((user) => cb(null, { user }), (e: Error) => cb(e)),
-      onMailFrom: (addr, s, cb) => this.#onMailFrom(addr, s as LibSession).then(() => cb(), cb),
-      onRcptTo: (addr, s, cb) => this.#onRcptTo(addr, s as LibSession).then(() => cb(), cb),
+      onAuth: (auth, s, cb) => { this.#onAuth(auth, s as LibSession).then((user) => cb(null, { user }), (e: Error) => cb(e)); },
+      onMailFrom: (addr, s, cb) => { this.#onMailFrom(addr, s as LibSession).then(() => cb(), cb); },
+      onRcptTo: (addr, s, cb) => { this.#onRcptTo(addr, s as LibSession).then(() => cb(), cb); },
       onData: (stream, s, cb) => { this.#onData(stream, s as LibSession).then((msg) => cb(null, msg), (e: Error) => cb(e)); },
-      onClose: (s) => { void this.#onClose(s as LibSession); },
+      onClose: (s) => { void this.#onClose(s); },
     };
     return opts;
   }
@@ -187,7 +187,7 @@ export class SmtpService {
       // RFC 4954 §4 lets a server hide AUTH until TLS; on submission we always do (AUTH only over TLS).
       filterEhlo: (conn, features) => (!conn.secure ? features.filter((f) => !/^AUTH\b/i.test(f)) : features),
       data: async (conn) => {
-        const tx = this.#tx(conn.session as LibSession);
+        const tx = this.#tx(conn.session);
         if (!tx) return undefined;
         const v = await this.#deps.runtime().hooks.smtp.data.call(tx, {}, tx.callTrace());
         return v && v.kind !== 'accept' ? v.reply : undefined;
@@ -276,7 +276,7 @@ export class SmtpService {
     const s = lib[SESSION];
     if (!s) throw smtpError(REPLY.tempLocal);
     const d = this.#deps;
-    const mailFrom = toMailFrom(addr, lib.envelope as never);
+    const mailFrom = toMailFrom(addr, lib.envelope);
     const tx = new Transaction(newQueueId(d.clock.now()), s, mailFrom);
     (lib as unknown as Record<symbol, Transaction>)[TX] = tx;
     const v = await d.runtime().hooks.smtp.mailFrom.call(tx, mailFrom, tx.callTrace());
@@ -340,7 +340,7 @@ export class SmtpService {
         authenticated: Boolean(s.user),
         ...(s.tls ? { tls: s.tls } : {}),
         queueId: tx.id,
-        ...(tx.rcptTo.length === 1 ? { recipient: tx.rcptTo[0]!.address } : {}),
+        ...(tx.rcptTo.length === 1 ? { recipient: tx.rcptTo[0].address } : {}),
         date: new Date(d.clock.now()),
       });
       const head = Buffer.from(received, 'utf8');

@@ -7,6 +7,7 @@
  * (ranged by UID), never rereads the folder per command, and streams message bodies.
  */
 import type { Readable } from 'node:stream';
+import { defineService } from '../services.ts';
 
 export type UserId = string;
 
@@ -149,7 +150,7 @@ export interface FolderView {
   readonly readOnly: boolean;
   readonly uidValidity: number;
   status(): FolderStatus;
-  /** UIDs present now, ascending. */
+  /** UIDs present now, ascending; a copy the session may keep as its sequence map. */
   uids(): readonly number[];
   /** Messages in a UID range, ascending (paging: next `from` = last uid + 1). */
   messages(range?: UidRange): readonly MessageInfo[];
@@ -191,13 +192,16 @@ export interface MailStore {
   close(): Promise<void>;
 }
 
+/** The service key under which a store plugin (maildir) provides the MailStore. */
+export const MAIL_STORE = defineService<MailStore>('mailStore');
+
 /** Index of the first UID ≥ `uid` in an ascending list (binary search), for ranged listings. */
 export function lowerBound(sorted: ArrayLike<number>, uid: number): number {
   let lo = 0;
   let hi = sorted.length;
   while (lo < hi) {
     const mid = (lo + hi) >>> 1;
-    if ((sorted[mid] as number) < uid) lo = mid + 1;
+    if ((sorted[mid]) < uid) lo = mid + 1;
     else hi = mid;
   }
   return lo;

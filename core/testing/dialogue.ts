@@ -93,7 +93,7 @@ export class Dialogue {
   async startTls(): Promise<string> {
     const r = await this.cmd('STARTTLS');
     if (!r.startsWith('220')) return r;
-    const plain = this.#socket as net.Socket;
+    const plain = this.#socket;
     plain.removeAllListeners('data');
     const secure = tls.connect({ socket: plain, rejectUnauthorized: false, servername: 'localhost' });
     await new Promise<void>((resolve, reject) => {

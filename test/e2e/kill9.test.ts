@@ -18,11 +18,11 @@ async function startChild(config: string): Promise<{ child: ChildProcess; port: 
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let out = '';
-  child.stderr!.on('data', (d) => (out += d));
+  child.stderr.on('data', (d: Buffer) => (out += d.toString()));
   const port = await new Promise<number>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`server did not start: ${out}`)), 30_000);
-    child.stdout!.on('data', (d: Buffer) => {
-      out += d;
+    child.stdout.on('data', (d: Buffer) => {
+      out += d.toString();
       const m = /"event":"smtp\.listening","listener":"mx"[^\n]*"port":(\d+)/.exec(out);
       if (m) {
         clearTimeout(timer);

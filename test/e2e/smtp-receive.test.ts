@@ -11,7 +11,7 @@ function assertOneEnhanced(reply: string) {
   for (const line of reply.split('\r\n')) {
     const m = /^\d{3}[ -](.*)$/.exec(line);
     assert.ok(m, `malformed reply line ${JSON.stringify(line)}`);
-    assert.equal((m[1]!.match(/\b[245]\.\d{1,3}\.\d{1,3}\b/g) ?? []).length <= 1, true, `more than one enhanced code: ${line}`);
+    assert.equal((m[1].match(/\b[245]\.\d{1,3}\.\d{1,3}\b/g) ?? []).length <= 1, true, `more than one enhanced code: ${line}`);
   }
 }
 
@@ -58,9 +58,9 @@ describe('SMTP receive end to end', () => {
       assertOneEnhanced(r);
       assert.doesNotMatch(r, /smtp-server|nodemailer|pochta|node\.?js|haraka/i);
     }
-    assert.match(replies[2]!, /^550 5\.1\.1 /);
-    assert.match(replies[3]!, /^550 5\.7\.1 /);
-    assert.match(replies[6]!, /^500 /);
+    assert.match(replies[2], /^550 5\.1\.1 /);
+    assert.match(replies[3], /^550 5\.7\.1 /);
+    assert.match(replies[6], /^500 /);
     d.close();
   });
 

@@ -75,7 +75,7 @@ export async function send(o: SendOptions): Promise<SendResult> {
       await new Promise<void>((resolve, reject) => conn.login({ user: o.auth!.user, pass: o.auth!.pass }, (err) => (err ? reject(err) : resolve())));
     }
     return await new Promise<SendResult>((resolve, reject) => {
-      conn.send({ from: o.from, to: o.to }, o.raw, (err, info) => (err ? reject(err) : resolve(info as unknown as SendResult)));
+      conn.send({ from: o.from, to: o.to }, o.raw, (err, info) => (err ? reject(err) : resolve(info)));
     });
   } finally {
     conn.quit();
