@@ -222,3 +222,14 @@ void test('bad config is an error naming the key', async () => {
     (err: unknown) => err instanceof ConfigError && err.problems.some((p) => p.startsWith('plugins.aliases') && p.includes('"alias"')),
   );
 });
+
+void test('a domain local only by local-domains config still gets postmaster@ (shared LOCAL_DOMAINS service)', async () => {
+  const directory = makeTestDirectory(['alice@example.test']);
+  const h = await createPluginHarness({
+    plugins: [[testDirectoryPlugin(directory), {}], [aliases, { postmaster: 'alice@example.test' }], [localDomains, { domains: ['example.test', 'empty.test'] }]],
+  });
+  const tx = h.makeTransaction(h.makeSession());
+  const v = await h.hooks.smtp.rcptTo.call(tx, { address: 'postmaster@empty.test', args: {} }, tx.callTrace());
+  assert.deepEqual(v, local('alice@example.test'));
+  await h.close();
+});

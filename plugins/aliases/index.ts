@@ -1,4 +1,5 @@
 import { USER_DIRECTORY } from '../../core/auth/user-directory.ts';
+import { LOCAL_DOMAINS } from '../../core/domains.ts';
 import { definePlugin } from '../../core/plugin.ts';
 import { REPLY } from '../../core/smtp/codes.ts';
 import { acceptRcpt, reject, tempfail } from '../../core/verdict.ts';
@@ -52,7 +53,12 @@ export default definePlugin({
         maxDepth: cfg.maxDepth,
         maxTargets: cfg.maxTargets,
         ...(cfg.postmaster ? { postmaster: cfg.postmaster } : {}),
-        directoryDomains: () => (domains ??= directory ? directory.domains().then(domainSet) : Promise.resolve(new Set<string>())),
+        // The local-domains plugin's answer when it runs (it may list domains with no users yet),
+        // else the directory's domains.
+        directoryDomains: () => (domains ??= (async () => {
+          const local = ctx.services.find(LOCAL_DOMAINS);
+          return domainSet(local ? await local.list() : directory ? await directory.domains() : []);
+        })()),
         findUser: async (addr) => (directory ? (await findUser(directory, addr, cfg.plusSeparator))?.user.id : undefined),
         firstUser: async (domain) => {
           if (!directory) return undefined;

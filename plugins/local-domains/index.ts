@@ -1,4 +1,5 @@
 import { USER_DIRECTORY } from '../../core/auth/user-directory.ts';
+import { LOCAL_DOMAINS } from '../../core/domains.ts';
 import { definePlugin } from '../../core/plugin.ts';
 import { REPLY } from '../../core/smtp/codes.ts';
 import { acceptRcpt, reject } from '../../core/verdict.ts';
@@ -12,6 +13,10 @@ export default definePlugin({
   register(hooks, ctx) {
     const separators = ctx.config.plusSeparator;
     const fixed = ctx.config.domains.length ? domainSet(ctx.config.domains) : undefined;
+    // One answer for every plugin that asks "is this domain ours?" (aliases reads it per call).
+    ctx.services.provide(LOCAL_DOMAINS, {
+      list: async () => [...(fixed ?? domainSet(await ctx.services.get(USER_DIRECTORY).domains()))],
+    });
 
     hooks.smtp.rcptTo.tap(async (_tx, rcpt, t) => {
       // Looked up per call: the directory may be provided by a plugin registered after this one,
