@@ -2,9 +2,10 @@ import { readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import SMTPConnection from 'nodemailer/lib/smtp-connection/index.js';
 import { editUsersFile } from '../../plugins/auth-file/users-file.ts';
+import { hashPassword } from '../../plugins/auth-file/password.ts';
 
 export async function addUser(dataDir: string, id: string, password: string): Promise<void> {
-  await editUsersFile(path.join(dataDir, 'users.yaml'), { op: 'add', id, password });
+  await editUsersFile(path.join(dataDir, 'users.yaml'), { op: 'add', id, password: await hashPassword(password) });
 }
 
 /** Every message file in a user's Maildir INBOX (new/ and cur/), contents as latin1 strings. */
