@@ -82,7 +82,7 @@ export async function createPluginHarness(opts: HarnessOptions) {
     async close() {
       await runtime.dispose();
       await kv.close();
-      if (ownDir) await rm(dataDir, { recursive: true, force: true });
+      if (ownDir) await rm(dataDir, { recursive: true, force: true, maxRetries: 5 });
     },
   };
 }

@@ -13,6 +13,8 @@ export interface TestServerOptions {
   /** Reuse a data directory (restart tests). */
   dataDir?: string;
   dns?: DnsResolver;
+  /** Runs on the data directory before the server starts (add users, drop files). */
+  setup?: (dataDir: string) => Promise<void>;
 }
 
 /**
@@ -29,7 +31,7 @@ export async function startTestServer(opts: TestServerOptions = {}) {
     },
   });
   const base = {
-    hostname: 'mx.pochta.test',
+    hostname: 'mail.example.net',
     dataDir,
     log: { level: 'debug' },
     smtp: {
@@ -41,6 +43,7 @@ export async function startTestServer(opts: TestServerOptions = {}) {
     },
   };
   const tree = deepMerge(base, opts.config ?? {});
+  await opts.setup?.(dataDir);
   const loaded = await loadConfig({ tree, cwd: dataDir, env: {} });
   const server = new PochtaServer({ loaded, log: createLogger({ level: 'debug', destination: sink }), ...(opts.dns ? { dns: opts.dns } : {}) });
   await server.start();
@@ -57,7 +60,7 @@ export async function startTestServer(opts: TestServerOptions = {}) {
     port,
     async close(keepData = false) {
       await server.stop();
-      if (!keepData && !opts.dataDir) await rm(dataDir, { recursive: true, force: true });
+      if (!keepData && !opts.dataDir) await rm(dataDir, { recursive: true, force: true, maxRetries: 5 });
     },
   };
 }

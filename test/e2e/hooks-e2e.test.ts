@@ -20,8 +20,10 @@ describe('hooks end to end', () => {
           maildir: {},
         },
       },
+      setup: async (dir) => {
+        await addUser(dir, 'carol@pochta.test', 'carol password');
+      },
     });
-    await addUser(t.dataDir, 'carol@pochta.test', 'carol password');
   });
   after(async () => t.close());
 

@@ -9,8 +9,11 @@ const PLUGINS = { 'relay-acl': {}, 'auth-file': {}, aliases: {}, 'local-domains'
 describe('submission', () => {
   let t: Awaited<ReturnType<typeof startTestServer>>;
   before(async () => {
-    t = await startTestServer({ config: { plugins: PLUGINS } });
-    await addUser(t.dataDir, 'alice@pochta.test', 'correct horse battery');
+    t = await startTestServer({ config: { plugins: PLUGINS },
+      setup: async (dir) => {
+        await addUser(dir, 'alice@pochta.test', 'correct horse battery');
+      },
+    });
   });
   after(async () => t.close());
 

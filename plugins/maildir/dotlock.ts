@@ -1,0 +1,74 @@
+/**
+ * A lock file shared with other processes on the same Maildir (another Pochta node on shared storage,
+ * a second store instance): created with O_EXCL, removed on release. A holder that died leaves it
+ * behind; after `staleMs` it is broken. Critical sections are short (index I/O only, never message
+ * bodies), so a lock older than that is abandoned, not busy.
+ */
+import os from 'node:os';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { MailStoreError } from '../../core/store/errors.ts';
+import { type FsPort, isErrno } from './fs-port.ts';
+
+export interface DotlockOptions {
+  readonly staleMs: number;
+  readonly timeoutMs: number;
+}
+
+export const DEFAULT_DOTLOCK: DotlockOptions = { staleMs: 30_000, timeoutMs: 15_000 };
+
+export async function withDotlock<T>(
+  fs: FsPort,
+  lockPath: string,
+  options: DotlockOptions,
+  fn: () => Promise<T>,
+): Promise<T> {
+  await acquire(fs, lockPath, options);
+  // A long step (a STORE over 100,000 messages) keeps the lock fresh so nobody breaks it as stale.
+  const keepAlive = setInterval(() => {
+    const now = new Date();
+    fs.utimes(lockPath, now, now).catch(() => undefined);
+  }, options.staleMs / 3);
+  keepAlive.unref();
+  try {
+    return await fn();
+  } finally {
+    clearInterval(keepAlive);
+    await fs.unlink(lockPath).catch(() => undefined);
+  }
+}
+
+async function acquire(fs: FsPort, lockPath: string, { staleMs, timeoutMs }: DotlockOptions): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  let wait = 2;
+  for (;;) {
+    try {
+      const handle = await fs.open(lockPath, 'wx', 0o600);
+      try {
+        await handle.writeFile(`${process.pid} ${os.hostname()}\n`);
+      } finally {
+        await handle.close();
+      }
+      return;
+    } catch (err) {
+      // The lock lives in the folder directory: its absence means the folder is gone.
+      if (isErrno(err, 'ENOENT')) throw new MailStoreError('NONEXISTENT', 'folder does not exist', { cause: err });
+      if (!isErrno(err, 'EEXIST')) throw err;
+    }
+    await breakIfStale(fs, lockPath, staleMs);
+    if (Date.now() > deadline) throw new MailStoreError('INUSE', 'folder is locked by another process');
+    await sleep(wait);
+    wait = Math.min(wait * 2, 100);
+  }
+}
+
+async function breakIfStale(fs: FsPort, lockPath: string, staleMs: number): Promise<void> {
+  try {
+    const first = await fs.stat(lockPath);
+    if (Date.now() - first.mtimeMs < staleMs) return;
+    // Check again just before removing, so a lock re-created by someone else meanwhile survives.
+    const again = await fs.stat(lockPath);
+    if (again.ino === first.ino && again.mtimeMs === first.mtimeMs) await fs.unlink(lockPath);
+  } catch (err) {
+    if (!isErrno(err, 'ENOENT')) throw err;
+  }
+}
