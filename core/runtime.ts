@@ -9,6 +9,7 @@ import type { Dispose, PluginContext, PluginHooks } from './plugin.ts';
 import type { ResolvedPlugin } from './plugin-loader.ts';
 import { ServiceRegistry } from './services.ts';
 import path from 'node:path';
+import { setMaxListeners } from 'node:events';
 
 export interface RuntimeEnv {
   log: Logger;
@@ -56,6 +57,8 @@ export class Runtime {
     for (const p of this.plugins) {
       if (!p.enabled) continue;
       const ac = new AbortController();
+      // Every tap call in flight listens on this signal; hundreds at once is normal, not a leak.
+      setMaxListeners(0, ac.signal);
       const log = env.log.child({ plugin: p.name });
       const owner: TapOwner = { name: p.name, timeoutMs: p.timeoutMs, log, signal: ac.signal };
       const services = this.services;

@@ -61,10 +61,24 @@ async function acquire(fs: FsPort, lockPath: string, { staleMs, timeoutMs }: Dot
   }
 }
 
+/** The holder wrote "pid hostname"; on this host a pid that no longer runs means the holder died (kill -9). */
+async function holderIsDead(fs: FsPort, lockPath: string): Promise<boolean> {
+  const text = await fs.readFile(lockPath, 'utf8').catch(() => '');
+  const [pidText, host] = String(text).trim().split(/\s+/);
+  const pid = Number(pidText);
+  if (!Number.isInteger(pid) || pid <= 0 || host !== os.hostname() || pid === process.pid) return false;
+  try {
+    process.kill(pid, 0);
+    return false;
+  } catch (err) {
+    return isErrno(err, 'ESRCH');
+  }
+}
+
 async function breakIfStale(fs: FsPort, lockPath: string, staleMs: number): Promise<void> {
   try {
     const first = await fs.stat(lockPath);
-    if (Date.now() - first.mtimeMs < staleMs) return;
+    if (Date.now() - first.mtimeMs < staleMs && !(await holderIsDead(fs, lockPath))) return;
     // Check again just before removing, so a lock re-created by someone else meanwhile survives.
     const again = await fs.stat(lockPath);
     if (again.ino === first.ino && again.mtimeMs === first.mtimeMs) await fs.unlink(lockPath);

@@ -130,7 +130,7 @@ describe('connection limits and timeouts', () => {
     await d.reply();
     const line = 'EHLO a-very-slow-client.example.test';
     let i = 0;
-    const drip = setInterval(() => { if (i < line.length) d.write(line[i++]!); }, 150);
+    const drip = setInterval(() => { if (i < line.length) d.write(line[i++]); }, 150);
     try {
       assert.match(await d.reply(8000), /^421 4\.4\.2 /);
       assert.equal(await d.waitClosed(), true);
