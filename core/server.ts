@@ -103,13 +103,15 @@ export class PochtaServer {
       runtime: () => this.runtime,
       tls, spool: this.#spool, queue: this.#queue, log: this.log, metrics: this.metrics, clock: this.clock, dns: this.dns,
     });
+    // Recovery first: it removes bodies that never got an envelope, which must not race with a
+    // message arriving on a listener (its body exists before its envelope does).
+    await this.#queue.resume();
     try {
       await this.#smtp.start();
     } catch (err) {
       await this.stop();
       throw err;
     }
-    await this.#queue.resume();
     await this.runtime.hooks.server.ready.call({ hostname: cfg.hostname, dataDir: loaded.dataDir }, {});
     this.log.info({ event: 'server.ready', listeners: this.addresses() }, 'ready');
   }

@@ -528,45 +528,41 @@ async function startHaraka(): Promise<RunningServer> {
 
 /**
  * Starts Pochta on 127.0.0.1:port delivering user@bench.test into a Maildir below
- * maildirRoot, and returns when it greets. WIRING NEEDED once core/ lands: replace the
- * placeholder YAML below with the real config schema (see bench/smtp/README.md).
+ * maildirRoot, and returns when it greets.
  */
 async function startPochtaServer(port: number, maildirRoot: string): Promise<{ child: ChildProcess; logFile: string; configFile: string }> {
   const configFile = path.join(WORK, 'pochta.yaml');
-  // ======================= PLACEHOLDER: Pochta config (YAML) =========================
-  // The key names below are a GUESS; the lead must replace them with the real schema.
-  // Requirements for a fair run (same as the other two servers):
-  //   * listen on 127.0.0.1:<port> only, plain SMTP (no TLS), no DNS lookups, no greeting
-  //     delay plugins (the smtp-server 100 ms early-talker timer: see
-  //     shared/notes/library-probes.md §1.9 — state in RESULTS which way it was run);
-  //   * accept RCPT user@bench.test, deliver to a Maildir under <maildirRoot>
-  //     (any layout: the harness counts files in every new/ directory below it);
-  //   * fsync the message file (and the new/ dir) BEFORE answering 250;
-  //   * log at the default level (to stdout, which goes to a file here).
-  const yaml = `# Written by bench/smtp/run.ts — PLACEHOLDER SCHEMA, see bench/smtp/README.md
+  // Pochta's config: plain SMTP on the MX listener only, no DNS, the default plugins that
+  // matter for this path (auth-file holds the one user, local-domains accepts it, maildir
+  // delivers with fsync of file and directory), spool fsync on (the default), log level info.
+  const dataDir = path.join(WORK, 'pochta-data');
+  const yaml = `# Written by bench/smtp/run.ts
+hostname: pochta-bench.localdomain
+dataDir: ${dataDir}
+log: { level: info, pretty: false }
 smtp:
-  listen:
-    - host: ${LOOPBACK}
-      port: ${port}
-  hostname: pochta-bench.localdomain
-domains:
-  - bench.test
-users:
-  - address: ${RCPT}
-storage:
-  maildir:
-    root: ${maildirRoot}
-    fsync: true
-dns:
-  enabled: false
+  listeners:
+    mx: { kind: mx, host: ${LOOPBACK}, port: ${port} }
+  maxConnectionsPerIp: 1000
+  maxConnections: 5000
+queue:
+  fsync: true
+plugins:
+  auth-file: {}
+  local-domains: { domains: [bench.test] }
+  maildir: { root: ${maildirRoot} }
 `;
-  // ===================================================================================
   fs.writeFileSync(configFile, yaml);
+  // The recipient is a real user, added the way an admin would.
+  const add = spawnSync(process.execPath, [path.join(REPO, 'bin', 'pochta.js'), '--config', configFile, 'user', 'add', RCPT], {
+    input: 'bench-password-123\n', cwd: REPO, encoding: 'utf8',
+  });
+  if (add.status !== 0) throw new Error(`pochta user add failed: ${add.stderr}`);
   const logFile = path.join(WORK, 'pochta.log');
   const child = spawnServer(
     'pochta',
     process.execPath,
-    ['--import', 'tsx', 'core/cli/main.ts', 'start', '--config', configFile],
+    [path.join(REPO, 'bin', 'pochta.js'), 'start', '--config', configFile],
     { ...process.env, NODE_ENV: 'production' },
     logFile,
   );
@@ -574,17 +570,9 @@ dns:
   return { child, logFile, configFile };
 }
 
-/**
- * WIRING: set to true once startPochtaServer() writes a real Pochta config (the YAML there is
- * a placeholder). Until then Pochta is skipped unless POCHTA_FORCE=1.
- */
-const POCHTA_WIRED = false;
-
 function pochtaSkipReason(): string | undefined {
   if (settings.pochtaSkip) return 'POCHTA_SKIP=1';
   if (!fs.existsSync(path.join(REPO, 'core', 'cli', 'main.ts'))) return 'core/cli/main.ts not present yet';
-  if (!POCHTA_WIRED && process.env.POCHTA_FORCE !== '1')
-    return 'harness not wired to Pochta yet: its config in bench/smtp/run.ts is a placeholder (POCHTA_FORCE=1 tries anyway)';
   return undefined;
 }
 

@@ -1,0 +1,69 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { Spool } from './spool.ts';
+import { newQueueId, QUEUE_ID } from './ids.ts';
+import type { SpoolEnvelope } from './envelope.ts';
+import { startTestServer } from '../testing/server-harness.ts';
+
+const env = (id: string): SpoolEnvelope => ({
+  v: 1, id, receivedAt: Date.now(), size: 5,
+  mailFrom: { address: 'a@b.test', args: {}, smtpUtf8: false, body: '7bit', requireTls: false },
+  client: { address: '127.0.0.1', listener: 'mx', secure: false },
+  headerEdits: [],
+  recipients: [{ address: 'x@y.test', target: { kind: 'local', user: 'x@y.test' }, state: 'pending', attempts: 0 }],
+});
+
+test('queue ids are unique, sortable by time and file-name safe', () => {
+  const ids = new Set(Array.from({ length: 10_000 }, () => newQueueId(1_700_000_000_000)));
+  assert.equal(ids.size, 10_000);
+  for (const id of ids) assert.match(id, QUEUE_ID);
+  assert.ok(newQueueId(1_700_000_000_000) < newQueueId(1_800_000_000_000));
+});
+
+test('commit makes body and envelope durable; recover keeps them, drops orphans and temp files', async () => {
+  const dir = await mkdtemp(path.join(tmpdir(), 'pochta-spool-'));
+  try {
+    const spool = new Spool(dir);
+    await spool.open();
+    const a = newQueueId();
+    const fh = await spool.createBody(a);
+    await fh.write(Buffer.from('hello'));
+    await spool.commit(env(a), fh);
+    const orphan = newQueueId();
+    await (await spool.createBody(orphan)).close();
+    await writeFile(path.join(spool.dir, `${newQueueId()}.env.tmp`), '{');
+    const noBody = newQueueId();
+    await writeFile(spool.envPath(noBody), JSON.stringify(env(noBody)));
+    const r = await new Spool(dir).recover();
+    assert.deepEqual(r.ids, [a]);
+    assert.equal(r.orphans, 1);
+    assert.deepEqual(r.corrupt, [noBody]);
+    assert.deepEqual((await readdir(spool.dir)).sort(), [`${a}.env`, `${a}.msg`, `${noBody}.env`].sort());
+    assert.deepEqual((await spool.readEnvelope(a)).recipients[0]?.state, 'pending');
+    await spool.remove(a);
+    assert.deepEqual(await readdir(spool.dir), [`${noBody}.env`]);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+});
+
+test('recovery runs before the listeners open, so it can never remove the body of a message being received', async () => {
+  const orphan = newQueueId();
+  const t = await startTestServer({
+    config: { plugins: {} },
+    setup: async (dir) => {
+      await mkdir(path.join(dir, 'queue'), { recursive: true });
+      await writeFile(path.join(dir, 'queue', `${orphan}.msg`), 'never acknowledged');
+    },
+  });
+  try {
+    const removed = t.logs.findIndex((l) => l.event === 'queue.orphans_removed');
+    const listening = t.logs.findIndex((l) => l.event === 'smtp.listening');
+    assert.ok(removed >= 0 && listening > removed, 'orphans removed before the first listener opened');
+  } finally {
+    await t.close();
+  }
+});
