@@ -4,8 +4,12 @@
 // dist/ for embedding Pochta as a library.
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import path from 'node:path';
-import { register } from 'tsx/esm/api';
 
+// Spool and Maildir writes fsync on libuv's thread pool; its default of 4 threads makes
+// concurrent deliveries queue behind each other's fsyncs. Must be set before the pool starts.
+process.env.UV_THREADPOOL_SIZE ??= '16';
+
+const { register } = await import('tsx/esm/api');
 register();
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const { main } = await import(pathToFileURL(path.join(root, 'core', 'cli', 'main.ts')).href);

@@ -21,6 +21,8 @@ export interface RunnerOptions {
  */
 export class QueueRunner {
   readonly #ready: string[] = [];
+  /** Envelopes handed over with enqueue (just committed): no need to read them back from disk. */
+  readonly #known = new Map<string, SpoolEnvelope>();
   readonly #queued = new Set<string>();
   readonly #inFlight = new Map<string, Promise<void>>();
   readonly #timers = new Map<string, NodeJS.Timeout>();
@@ -45,8 +47,10 @@ export class QueueRunner {
     return ids.length;
   }
 
-  enqueue(id: string): void {
-    if (this.#stopped || this.#queued.has(id)) return;
+  enqueue(id: string, env?: SpoolEnvelope): void {
+    if (this.#stopped) return;
+    if (env) this.#known.set(id, env);
+    if (this.#queued.has(id)) return;
     const t = this.#timers.get(id);
     if (t) {
       clearTimeout(t);
@@ -103,7 +107,8 @@ export class QueueRunner {
   }
 
   async #process(id: string): Promise<void> {
-    const env = await this.spool.readEnvelope(id);
+    const env = this.#known.get(id) ?? (await this.spool.readEnvelope(id));
+    this.#known.delete(id);
     const now = this.clock.now();
     let changed = false;
     for (const r of env.recipients) {
@@ -172,6 +177,7 @@ export class QueueRunner {
     this.#timers.clear();
     this.#ready.length = 0;
     this.#queued.clear();
+    this.#known.clear();
     await Promise.allSettled([...this.#inFlight.values()]);
   }
 }

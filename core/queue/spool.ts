@@ -3,6 +3,7 @@ import { mkdir, open, readdir, readFile, rename, rm, writeFile, type FileHandle 
 import path from 'node:path';
 import type { SpoolEnvelope } from './envelope.ts';
 import { QUEUE_ID } from './ids.ts';
+import { DirSyncer } from './dir-sync.ts';
 
 /**
  * The durable spool. Each message is one body file `<id>.msg` and one envelope `<id>.env` in the
@@ -19,10 +20,12 @@ import { QUEUE_ID } from './ids.ts';
 export class Spool {
   readonly dir: string;
   readonly #fsync: boolean;
+  readonly #dirSync: DirSyncer;
 
   constructor(dataDir: string, opts: { fsync?: boolean } = {}) {
     this.dir = path.join(dataDir, 'queue');
     this.#fsync = opts.fsync ?? true;
+    this.#dirSync = new DirSyncer(this.dir);
   }
 
   async open(): Promise<void> {
@@ -55,16 +58,7 @@ export class Spool {
       await fh.close();
     }
     await rename(tmp, this.envPath(env.id));
-    if (this.#fsync) await this.#syncDir();
-  }
-
-  async #syncDir(): Promise<void> {
-    const d = await open(this.dir, 'r');
-    try {
-      await d.sync();
-    } finally {
-      await d.close();
-    }
+    if (this.#fsync) await this.#dirSync.sync();
   }
 
   /** Drop a message that was never acknowledged. */

@@ -391,7 +391,7 @@ export class SmtpService {
       const reply = withText(REPLY.ok, `Ok: queued as ${tx.id}`);
       this.#logTx(tx, reply);
       d.metrics.inc('smtp_messages_total', { result: tx.outcome });
-      d.queue.enqueue(tx.id);
+      d.queue.enqueue(tx.id, env);
       return replyText(reply);
     } catch (err) {
       if (!committed) await spool.abandon(tx.id, body);
