@@ -7,6 +7,8 @@ export interface GuardOptions {
   maxBytes: number;
   /** Convert bare CR and bare LF to CRLF instead of flagging them. */
   normalize: boolean;
+  /** Told how many bytes went by (the server's GC pacer). */
+  onBytes?: (n: number) => void;
 }
 
 const CR = 0x0d;
@@ -40,6 +42,7 @@ export class DataGuard extends Transform {
 
   override _transform(chunk: Buffer, _enc: BufferEncoding, cb: TransformCallback): void {
     this.bytesIn += chunk.length;
+    this.#opts.onBytes?.(chunk.length);
     const normalize = this.#opts.normalize;
     const out: number[] | null = normalize ? [] : null;
     let start = 0;

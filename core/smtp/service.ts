@@ -21,6 +21,7 @@ import { REPLY, replyText, withText } from './codes.ts';
 import { smtpError } from './errors.ts';
 import { toMailFrom, toRecipient } from './address.ts';
 import { DataGuard } from './data-guard.ts';
+import { GcPacer } from '../gc-pacer.ts';
 import { ADAPTER, PROGRESS, installPatches, type PatchAdapter, type Progress } from './patches.ts';
 import { receivedHeader } from './received.ts';
 import { Session, Spooled, Transaction } from './session.ts';
@@ -57,6 +58,7 @@ export class SmtpService {
   readonly #perIp = new Map<string, number>();
   #total = 0;
   #watchdog?: NodeJS.Timeout;
+  readonly #gcPacer = new GcPacer();
   #stopping = false;
 
   constructor(deps: SmtpServiceDeps) {
@@ -349,6 +351,7 @@ export class SmtpService {
         maxLineLength: cfg.smtp.maxLineLength,
         maxBytes: cfg.smtp.maxMessageSize,
         normalize: cfg.smtp.bareLineEndings === 'normalize',
+        onBytes: (n) => this.#gcPacer.note(n),
       });
       const sink = fileSink(body, head.length);
       await pipeline(stream, guard, sink);
