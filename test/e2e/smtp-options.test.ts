@@ -35,7 +35,7 @@ describe('SMTP options: normalised line endings, DSN parameters, configured TLS'
         plugins: { policy: { module: POLICY, acceptAll: 'opts.test' }, maildir: {} },
       },
       setup: async (dir) => {
-        const pems = await generate([{ name: 'commonName', value: 'configured.cert.test' }], { keySize: 2048, algorithm: 'sha256' } as Parameters<typeof generate>[1]);
+        const pems = await generate([{ name: 'commonName', value: 'configured.cert.test' }], { keySize: 2048, algorithm: 'sha256' });
         await mkdir(path.join(dir, 'tls'), { recursive: true });
         await writeFile(path.join(dir, 'tls', 'server.crt'), pems.cert);
         await writeFile(path.join(dir, 'tls', 'server.key'), pems.private);
@@ -65,7 +65,7 @@ describe('SMTP options: normalised line endings, DSN parameters, configured TLS'
     });
     assert.match(reply, /^250 /);
     const m = await waitFor(async () => (await readInbox(t.dataDir, 'd@opts.test')).find((x) => x.includes('Subject: dsn')), 10_000, 'delivery');
-    const env = JSON.parse(/^X-Envelope: (.*)\r$/m.exec(m)![1]!);
+    const env = JSON.parse(/^X-Envelope: (.*)\r$/m.exec(m)![1]);
     assert.deepEqual(env, { dsn: { ret: 'HDRS', envid: 'env-42' }, body: '8bitmime', smtpUtf8: true, rcpt: [{ notify: ['SUCCESS', 'FAILURE'], orcpt: 'rfc822;orig@opts.test' }] });
   });
 
