@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { createRequire } from 'node:module';
@@ -97,5 +97,18 @@ test('dependencies are checked at boot: missing, disabled or later in the list',
     assert.equal(await errOf({ b: { module: './b.mjs' }, a: { module: './a.mjs' } }), undefined);
     await writeFile(path.join(dir, 'c.mjs'), plug('not-c', []));
     assert.match((await errOf({ c: { module: './c.mjs' } }))!, /defines plugin "not-c"; the config key must match/);
+  });
+});
+
+test('a third-party plugin is found by npm name (pochta-plugin-<name>) from the config directory', async () => {
+  await withDir(async (dir) => {
+    const zod = pathToFileURL(createRequire(import.meta.url).resolve('zod')).href;
+    const pkg = path.join(dir, 'node_modules', 'pochta-plugin-demo');
+    await mkdir(pkg, { recursive: true });
+    await writeFile(path.join(pkg, 'package.json'), JSON.stringify({ name: 'pochta-plugin-demo', type: 'module', main: 'index.js', exports: { '.': './index.js' } }));
+    await writeFile(path.join(pkg, 'index.js'), `import { z } from '${zod}';\nexport default { name: 'demo', description: 'demo', config: z.object({ level: z.number().default(3) }), register() {} };\n`);
+    const [p] = await resolvePlugins({ demo: { level: 5 } }, dir);
+    assert.equal(p?.origin, 'pochta-plugin-demo');
+    assert.deepEqual(p?.config, { level: 5 });
   });
 });
