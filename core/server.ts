@@ -10,12 +10,15 @@ import { Metrics } from './metrics.ts';
 import { resolvePlugins } from './plugin-loader.ts';
 import { QueueRunner } from './queue/runner.ts';
 import { Spool } from './queue/spool.ts';
+import { ownsQueueId } from './queue/ids.ts';
 import { Runtime } from './runtime.ts';
 import { SmtpService } from './smtp/service.ts';
 import { loadTls } from './tls.ts';
 
 export interface ServerOptions {
   loaded: LoadedConfig;
+  /** Multi-process mode: this process's worker number (1..count). Absent: single process. */
+  worker?: { id: number; count: number };
   log?: Logger;
   dns?: DnsResolver;
   clock?: Clock;
@@ -38,11 +41,14 @@ export class PochtaServer {
   #queue?: QueueRunner;
   #smtp?: SmtpService;
   #started = false;
+  readonly #worker: { id: number; count: number };
 
   constructor(opts: ServerOptions) {
     this.#loaded = opts.loaded;
+    this.#worker = opts.worker ?? { id: 0, count: 1 };
     const cfg = opts.loaded.config;
-    this.log = opts.log ?? createLogger({ level: cfg.log.level, ...(cfg.log.pretty !== undefined ? { pretty: cfg.log.pretty } : {}) });
+    const log = opts.log ?? createLogger({ level: cfg.log.level, ...(cfg.log.pretty !== undefined ? { pretty: cfg.log.pretty } : {}) });
+    this.log = opts.worker ? log.child({ worker: opts.worker.id }) : log;
     this.clock = opts.clock ?? systemClock;
     this.dns = opts.dns ?? createResolver({ servers: cfg.dns.servers, timeoutMs: cfg.dns.timeoutMs });
     this.kv = opts.kv ?? new MemoryKv(this.clock);
@@ -92,7 +98,7 @@ export class PochtaServer {
     const loaded = this.#loaded;
     const cfg = loaded.config;
     await mkdir(loaded.dataDir, { recursive: true, mode: 0o700 });
-    this.log.info({ event: 'server.starting', config: loaded.source, dataDir: loaded.dataDir }, `starting with ${loaded.source}`);
+    this.log.info({ event: 'server.starting', config: loaded.source, dataDir: loaded.dataDir, pid: process.pid }, `starting with ${loaded.source}`);
     this.#runtime = await this.#buildRuntime(loaded);
     const tls = await loadTls({ cert: cfg.tls.cert, key: cfg.tls.key, baseDir: loaded.baseDir, dataDir: loaded.dataDir, hostname: cfg.hostname, log: this.log });
     this.#spool = new Spool(loaded.dataDir, { fsync: cfg.queue.fsync });
@@ -102,10 +108,12 @@ export class PochtaServer {
       config: () => this.#loaded.config,
       runtime: () => this.runtime,
       tls, spool: this.#spool, queue: this.#queue, log: this.log, metrics: this.metrics, clock: this.clock, dns: this.dns,
+      workerId: this.#worker.id,
     });
     // Recovery first: it removes bodies that never got an envelope, which must not race with a
     // message arriving on a listener (its body exists before its envelope does).
-    await this.#queue.resume();
+    const { id: worker, count: workers } = this.#worker;
+    await this.#queue.resume((qid) => ownsQueueId(qid, worker, workers));
     try {
       await this.#smtp.start();
     } catch (err) {
@@ -155,7 +163,10 @@ export class PochtaServer {
 }
 
 /** Load config (file, env) and build a server. */
-export async function createServer(opts: LoadOptions & { log?: Logger; dns?: DnsResolver; clock?: Clock } = {}): Promise<PochtaServer> {
+export async function createServer(opts: LoadOptions & { log?: Logger; dns?: DnsResolver; clock?: Clock; worker?: { id: number; count: number } } = {}): Promise<PochtaServer> {
   const loaded = await loadConfig(opts);
-  return new PochtaServer({ loaded, ...(opts.log ? { log: opts.log } : {}), ...(opts.dns ? { dns: opts.dns } : {}), ...(opts.clock ? { clock: opts.clock } : {}) });
+  return new PochtaServer({
+    loaded,
+    ...(opts.log ? { log: opts.log } : {}), ...(opts.dns ? { dns: opts.dns } : {}), ...(opts.clock ? { clock: opts.clock } : {}), ...(opts.worker ? { worker: opts.worker } : {}),
+  });
 }

@@ -20,6 +20,8 @@ const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '.
 const LOOPBACK = '127.0.0.1'; // the only address this script ever connects to
 const FROM = 'from@bench.test';
 const RCPT = 'user@bench.test';
+/** Pochta's worker processes (its `workers` config key); 2 = one per core here. */
+const POCHTA_WORKERS = Number(process.env.BENCH_POCHTA_WORKERS ?? 2);
 
 // ---------------------------------------------------------------------------------------
 // Settings (all from the environment; defaults keep the whole run well under 10 minutes)
@@ -539,6 +541,7 @@ async function startPochtaServer(port: number, maildirRoot: string): Promise<{ c
   const yaml = `# Written by bench/smtp/run.ts
 hostname: pochta-bench.localdomain
 dataDir: ${dataDir}
+workers: ${POCHTA_WORKERS}
 log: { level: info, pretty: false }
 smtp:
   listeners:
@@ -595,7 +598,7 @@ async function startPochta(): Promise<RunningServer> {
     rootPid: () => pid,
     maildirRoot: maildir,
     pending: () => 0,
-    notes: ['`node --import tsx core/cli/main.ts start --config <tmp>/pochta.yaml` (tsx at run time)'],
+    notes: [`\`pochta start --config <tmp>/pochta.yaml\` (TypeScript through tsx), workers: ${POCHTA_WORKERS}, plugins auth-file + local-domains + maildir, spool and Maildir fsync on, log level info`],
     logFile,
     stop: async () => {
       await killGroup(pid);

@@ -1,14 +1,23 @@
+import cluster from 'node:cluster';
 import { writeFile, rm } from 'node:fs/promises';
 import path from 'node:path';
-import { createServer } from '../server.ts';
+import { loadConfig } from '../config/load.ts';
+import { PochtaServer } from '../server.ts';
 import type { GlobalOpts } from './load-for-cli.ts';
+import { supervise, WORKER_COUNT_ENV, WORKER_ID_ENV } from './supervisor.ts';
 
 /** `pochta start`: run until SIGTERM/SIGINT; SIGHUP reloads the config. */
 export async function startCommand(opts: GlobalOpts): Promise<void> {
-  const server = await createServer(opts.config ? { file: opts.config } : {});
+  const loaded = await loadConfig(opts.config ? { file: opts.config } : {});
+  if (cluster.isPrimary && loaded.config.workers > 1) return supervise(loaded, opts.config);
+  const worker = cluster.isWorker
+    ? { id: Number(process.env[WORKER_ID_ENV]), count: Number(process.env[WORKER_COUNT_ENV]) }
+    : undefined;
+  const server = new PochtaServer({ loaded, ...(worker ? { worker } : {}) });
   await server.start();
-  const pidFile = path.join(server.loaded.dataDir, 'pochta.pid');
-  await writeFile(pidFile, `${process.pid}\n`);
+  // In multi-process mode the primary owns the pid file.
+  const pidFile = worker ? undefined : path.join(server.loaded.dataDir, 'pochta.pid');
+  if (pidFile) await writeFile(pidFile, `${process.pid}\n`);
   let stopping = false;
   const stop = async (signal: string) => {
     if (stopping) return;
@@ -17,7 +26,7 @@ export async function startCommand(opts: GlobalOpts): Promise<void> {
     const force = setTimeout(() => process.exit(1), 15_000);
     force.unref();
     await server.stop();
-    await rm(pidFile, { force: true });
+    if (pidFile) await rm(pidFile, { force: true });
     process.exit(0);
   };
   process.on('SIGTERM', () => void stop('SIGTERM'));

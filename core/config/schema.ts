@@ -63,6 +63,8 @@ export const RootSchema = z.strictObject({
   // '' stands for "this machine's host name" and is filled in by the loader, so docs stay stable.
   hostname: z.string().regex(/^([A-Za-z0-9.-]+)?$/, 'a host name').default('').describe('This server\'s name: greeting, Received headers, Maildir file names. Default: the machine\'s host name.'),
   dataDir: z.string().min(1).default('./data').describe('Where the spool, mailboxes and generated files live; relative to the config file (or the working directory).'),
+  workers: z.number().int().min(1).max(31).default(1)
+    .describe('SMTP worker processes sharing the listeners (cluster), to use every core. Each owns the messages it received; per-IP limits and in-memory counters apply per worker (share them through Redis).'),
   log: z.strictObject({
     level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info').describe('Lowest level logged.'),
     pretty: z.boolean().optional().describe('Human-readable logs; default: on when stdout is a terminal.'),

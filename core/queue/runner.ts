@@ -38,8 +38,8 @@ export class QueueRunner {
   ) {}
 
   /** Resume everything pending in the spool (at start). */
-  async resume(): Promise<number> {
-    const { ids, orphans, corrupt } = await this.spool.recover();
+  async resume(owns?: (id: string) => boolean): Promise<number> {
+    const { ids, orphans, corrupt } = await this.spool.recover(owns);
     if (orphans) this.log.info({ event: 'queue.orphans_removed', count: orphans }, 'removed message bodies that were never acknowledged');
     for (const id of corrupt) this.log.error({ event: 'queue.corrupt', queueId: id }, 'envelope without a body; left in place for inspection');
     for (const id of ids) this.enqueue(id);

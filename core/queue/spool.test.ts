@@ -4,7 +4,7 @@ import { mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Spool } from './spool.ts';
-import { newQueueId, QUEUE_ID } from './ids.ts';
+import { newQueueId, ownsQueueId, QUEUE_ID, workerOf } from './ids.ts';
 import type { SpoolEnvelope } from './envelope.ts';
 import { startTestServer } from '../testing/server-harness.ts';
 
@@ -65,5 +65,39 @@ test('recovery runs before the listeners open, so it can never remove the body o
     assert.ok(removed >= 0 && listening > removed, 'orphans removed before the first listener opened');
   } finally {
     await t.close();
+  }
+});
+
+test('queue ids name their worker; each worker recovers its own, worker 1 also adopts orphaned ones', () => {
+  const of = (w: number) => newQueueId(Date.now(), w);
+  assert.equal(workerOf(of(0)), 0);
+  assert.equal(workerOf(of(7)), 7);
+  assert.throws(() => newQueueId(Date.now(), 32));
+  // single process: everything
+  assert.equal(ownsQueueId(of(3), 0, 1), true);
+  // two workers
+  assert.equal(ownsQueueId(of(1), 1, 2), true);
+  assert.equal(ownsQueueId(of(2), 1, 2), false);
+  assert.equal(ownsQueueId(of(2), 2, 2), true);
+  assert.equal(ownsQueueId(of(0), 1, 2), true, 'left by a single-process run');
+  assert.equal(ownsQueueId(of(0), 2, 2), false);
+  assert.equal(ownsQueueId(of(5), 1, 2), true, 'left by a worker that no longer exists');
+  assert.equal(ownsQueueId(of(5), 2, 2), false);
+});
+
+test('recover() touches only the ids it owns: another worker\'s body in progress is left alone', async () => {
+  const dir = await mkdtemp(path.join(tmpdir(), 'pochta-spool-'));
+  try {
+    const spool = new Spool(dir);
+    await spool.open();
+    const mine = newQueueId(Date.now(), 2);
+    const theirs = newQueueId(Date.now(), 1);
+    await (await spool.createBody(mine)).close();
+    await (await spool.createBody(theirs)).close();
+    const r = await spool.recover((id) => ownsQueueId(id, 2, 2));
+    assert.equal(r.orphans, 1);
+    assert.deepEqual(await readdir(spool.dir), [`${theirs}.msg`]);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
   }
 });

@@ -88,7 +88,7 @@ export class Spool {
    * Recovery at start: every id with an envelope, and the removal of bodies and temp files
    * that never got one (those were never acknowledged with 250).
    */
-  async recover(): Promise<{ ids: string[]; orphans: number; corrupt: string[] }> {
+  async recover(owns: (id: string) => boolean = () => true): Promise<{ ids: string[]; orphans: number; corrupt: string[] }> {
     const names = await readdir(this.dir);
     const envs = new Set<string>();
     const bodies = new Set<string>();
@@ -96,7 +96,7 @@ export class Spool {
     let orphans = 0;
     for (const n of names) {
       const id = n.slice(0, 20);
-      if (!QUEUE_ID.test(id)) continue;
+      if (!QUEUE_ID.test(id) || !owns(id)) continue;
       if (n === `${id}.env`) envs.add(id);
       else if (n === `${id}.msg`) bodies.add(id);
       else if (n.endsWith('.tmp')) await rm(path.join(this.dir, n), { force: true });

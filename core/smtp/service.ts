@@ -40,6 +40,8 @@ export interface SmtpServiceDeps {
   metrics: Metrics;
   clock: Clock;
   dns: DnsResolver;
+  /** Goes into queue ids, so each worker recovers only what it received. */
+  workerId: number;
 }
 
 interface Bound {
@@ -279,7 +281,7 @@ export class SmtpService {
     if (!s) throw smtpError(REPLY.tempLocal);
     const d = this.#deps;
     const mailFrom = toMailFrom(addr, lib.envelope);
-    const tx = new Transaction(newQueueId(d.clock.now()), s, mailFrom);
+    const tx = new Transaction(newQueueId(d.clock.now(), d.workerId), s, mailFrom);
     (lib as unknown as Record<symbol, Transaction>)[TX] = tx;
     const v = await d.runtime().hooks.smtp.mailFrom.call(tx, mailFrom, tx.callTrace());
     if (v && v.kind !== 'accept') {

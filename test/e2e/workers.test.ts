@@ -1,0 +1,69 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { addUser, readInbox, send, waitFor } from '../helpers/mail.ts';
+
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
+
+const alive = (pid: number) => {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+};
+
+test('workers: 2 share the listener, each message is delivered once, a killed worker is replaced', { timeout: 120_000 }, async () => {
+  const dir = await mkdtemp(path.join(tmpdir(), 'pochta-workers-'));
+  const cfg = path.join(dir, 'pochta.config.yaml');
+  await writeFile(cfg, [
+    'hostname: mx.workers.test', 'dataDir: ./data', 'workers: 2', 'log: { level: info, pretty: false }',
+    'smtp:', '  maxConnectionsPerIp: 100', '  listeners:', '    mx: { kind: mx, host: 127.0.0.1, port: 0 }',
+    'plugins:', '  auth-file: {}', '  local-domains: { domains: [workers.test] }', '  maildir: {}', '',
+  ].join('\n'));
+  const data = path.join(dir, 'data');
+  await addUser(data, 'w@workers.test', 'irrelevant password');
+  const child = spawn(process.execPath, [path.join(ROOT, 'bin', 'pochta.js'), 'start', '--config', cfg], { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+  child.stderr.on('data', (d: Buffer) => (out += d.toString()));
+  const lines = () => out.split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as Record<string, any>);
+  const workerPids = () => new Map(lines().filter((l) => l.event === 'server.starting').map((l) => [l.worker as number, l.pid as number]));
+  try {
+    await waitFor(() => lines().filter((l) => l.event === 'server.ready').length >= 2, 30_000, 'two workers ready');
+    const port = lines().find((l) => l.event === 'smtp.listening')!.port as number;
+    const ids = Array.from({ length: 40 }, (_, i) => `<w${i}@workers.test>`);
+    await Promise.all(ids.map((id, i) => send({ port, from: `s${i}@x.test`, to: ['w@workers.test'], raw: `Subject: ${i}\r\nMessage-ID: ${id}\r\n\r\nx\r\n` })));
+    const byWorker = new Set(lines().filter((l) => l.event === 'smtp.transaction').map((l) => l.worker));
+    assert.deepEqual([...byWorker].sort(), [1, 2], 'both workers took connections');
+    let inbox = await waitFor(async () => {
+      const m = await readInbox(data, 'w@workers.test');
+      return ids.every((id) => m.some((x) => x.includes(id))) ? m : undefined;
+    }, 20_000, '40 deliveries');
+    for (const id of ids) assert.equal(inbox.filter((m) => m.includes(`Message-ID: ${id}`)).length, 1);
+
+    const victim = workerPids().get(1)!;
+    process.kill(victim, 'SIGKILL');
+    await waitFor(() => workerPids().get(1) !== victim && lines().filter((l) => l.event === 'server.ready' && l.worker === 1).length >= 2, 30_000, 'worker 1 replaced');
+    const after = `<after@workers.test>`;
+    await send({ port, from: 'a@x.test', to: ['w@workers.test'], raw: `Subject: after\r\nMessage-ID: ${after}\r\n\r\nx\r\n` });
+    inbox = await waitFor(async () => {
+      const m = await readInbox(data, 'w@workers.test');
+      return m.some((x) => x.includes(after)) ? m : undefined;
+    }, 20_000, 'delivery after restart');
+    assert.ok(inbox.length >= 41);
+  } finally {
+    const pids = [...workerPids().values()];
+    child.kill('SIGTERM');
+    await once(child, 'exit');
+    await waitFor(() => pids.every((p) => !alive(p)), 10_000, 'workers gone').catch(() => undefined);
+    assert.equal(pids.filter(alive).length, 0, 'no worker left running');
+    await rm(dir, { recursive: true, force: true });
+  }
+});
