@@ -37,7 +37,7 @@ export async function supervise(loaded: LoadedConfig, configFile: string | undef
       log.error({ event: 'worker.exited', id, code, signal }, `worker ${id} exited; restarting it`);
       const now = Date.now();
       restarts.push(now);
-      while (restarts.length && now - restarts[0]! > RESTART_WINDOW_MS) restarts.shift();
+      while (restarts.length && now - restarts[0] > RESTART_WINDOW_MS) restarts.shift();
       if (restarts.length > MAX_RESTARTS) {
         log.fatal({ event: 'worker.crash_loop', restarts: restarts.length }, 'workers keep dying; stopping');
         void stop(1);

@@ -12,7 +12,7 @@ export function newQueueId(now = Date.now(), worker = 0): string {
   if (!Number.isInteger(worker) || worker < 0 || worker > MAX_WORKERS) throw new Error(`worker id out of range: ${worker}`);
   const t = now.toString(36).toUpperCase().padStart(10, '0');
   const rnd = randomBytes(9);
-  let r = ALPHABET[worker]!;
+  let r = ALPHABET[worker];
   for (const b of rnd) r += ALPHABET[b & 31];
   return t + r;
 }
