@@ -44,6 +44,9 @@ export class Runtime {
   readonly plugins: ResolvedPlugin[];
   readonly #disposers: Array<{ name: string; dispose: Dispose; ac: AbortController }> = [];
   readonly #env: RuntimeEnv;
+  /** Connections still served by this generation (see retain/retire). */
+  #users = 0;
+  #retired?: { done: Promise<void>; resolve: () => void; timer: NodeJS.Timeout };
 
   constructor(plugins: ResolvedPlugin[], env: RuntimeEnv) {
     this.#env = env;
@@ -89,6 +92,38 @@ export class Runtime {
       }
       this.#disposers.push({ name: p.name, dispose: dispose ?? (() => {}), ac });
     }
+  }
+
+  /** A connection starts using this generation; it keeps it until release(), across a reload. */
+  retain(): void {
+    this.#users++;
+  }
+
+  release(): void {
+    this.#users = Math.max(0, this.#users - 1);
+    if (this.#users === 0 && this.#retired) this.#finishRetire();
+  }
+
+  /**
+   * A reload replaced this generation: dispose it once its last connection closes, or after
+   * `graceMs` at the latest (a connection that never ends must not pin old plugins forever).
+   */
+  retire(graceMs = 600_000): Promise<void> {
+    if (this.#retired) return this.#retired.done;
+    let resolve!: () => void;
+    const done = new Promise<void>((r) => (resolve = r));
+    const timer = setTimeout(() => this.#finishRetire(), graceMs);
+    timer.unref();
+    this.#retired = { done, resolve, timer };
+    if (this.#users === 0) this.#finishRetire();
+    return done;
+  }
+
+  #finishRetire(): void {
+    const r = this.#retired;
+    if (!r) return;
+    clearTimeout(r.timer);
+    void this.dispose().then(r.resolve);
   }
 
   /** Dispose plugins in reverse order; errors are logged, not thrown, so every plugin gets its turn. */

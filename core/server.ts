@@ -146,7 +146,8 @@ export class PochtaServer {
     }
     this.#loaded = next;
     this.#runtime = rt;
-    await old?.dispose();
+    // Connections that started before keep the old plugins until they close.
+    void old?.retire();
     this.log.info({ event: 'config.reloaded', config: next.source }, 'config reloaded');
     return { ok: true };
   }

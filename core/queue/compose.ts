@@ -63,7 +63,13 @@ export class HeaderFilter extends Transform {
 /** The message as delivered: added headers, then the spooled bytes minus removed headers. */
 export function composeMessage(prefix: Buffer, bodyPath: string, remove: readonly string[] = []): Readable {
   const body = createReadStream(bodyPath);
-  const source = remove.length ? body.pipe(new HeaderFilter(remove)) : body;
+  let source: Readable = body;
+  if (remove.length) {
+    const filter = new HeaderFilter(remove);
+    // pipe() does not forward errors: a read error must fail the delivery, not truncate it.
+    body.once('error', (err) => filter.destroy(err));
+    source = body.pipe(filter);
+  }
   async function* gen() {
     if (prefix.length) yield prefix;
     for await (const chunk of source) yield chunk as Buffer;

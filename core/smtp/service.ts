@@ -61,6 +61,12 @@ export class SmtpService {
   #total = 0;
   #watchdog?: NodeJS.Timeout;
   readonly #gcPacer = new GcPacer();
+  /** The plugin generation each connection started with (a reload does not switch it mid-session). */
+  readonly #runtimes = new WeakMap<Session, Runtime>();
+
+  #rt(s: Session | undefined): Runtime {
+    return (s && this.#runtimes.get(s)) ?? this.#deps.runtime();
+  }
   #stopping = false;
 
   constructor(deps: SmtpServiceDeps) {
@@ -185,7 +191,7 @@ export class SmtpService {
         const s = (conn.session as LibSession)[SESSION];
         if (!s) return undefined;
         s.helo = { verb, host: host.toLowerCase() };
-        const v = await this.#deps.runtime().hooks.smtp.helo.call(s, { verb, host }, s.callTrace());
+        const v = await this.#rt(s).hooks.smtp.helo.call(s, { verb, host }, s.callTrace());
         return v && v.kind !== 'accept' ? this.#finalReply(v.reply, v.disconnect) : undefined;
       },
       // RFC 4954 §4 lets a server hide AUTH until TLS; on submission we always do (AUTH only over TLS).
@@ -193,7 +199,7 @@ export class SmtpService {
       data: async (conn) => {
         const tx = this.#tx(conn.session);
         if (!tx) return undefined;
-        const v = await this.#deps.runtime().hooks.smtp.data.call(tx, {}, tx.callTrace());
+        const v = await this.#rt(tx.session).hooks.smtp.data.call(tx, {}, tx.callTrace());
         return v && v.kind !== 'accept' ? v.reply : undefined;
       },
     };
@@ -208,6 +214,7 @@ export class SmtpService {
     const d = this.#deps;
     const cfg = d.config();
     const runtime = d.runtime();
+    runtime.retain();
     const s = new Session({
       id: lib.id,
       listener: info,
@@ -221,11 +228,13 @@ export class SmtpService {
     });
     if (lib.clientHostname && !/^\[/.test(lib.clientHostname)) s.clientHostname = lib.clientHostname;
     lib[SESSION] = s;
-    d.metrics.inc('smtp_connections_total', { listener: info.name });
-    if (this.#stopping) throw smtpError(REPLY.shuttingDown);
+    this.#runtimes.set(s, runtime);
+    // Counted from here; #onClose (which smtp-server always calls) uncounts.
     const ipCount = (this.#perIp.get(s.remoteAddress) ?? 0) + 1;
     this.#perIp.set(s.remoteAddress, ipCount);
     this.#total++;
+    d.metrics.inc('smtp_connections_total', { listener: info.name });
+    if (this.#stopping) throw smtpError(REPLY.shuttingDown);
     if (this.#total > cfg.smtp.maxConnections) {
       d.metrics.inc('smtp_refused_total', { reason: 'max_connections' });
       throw smtpError(REPLY.tooManyConnections);
@@ -248,13 +257,18 @@ export class SmtpService {
     if (n <= 0) this.#perIp.delete(s.remoteAddress);
     else this.#perIp.set(s.remoteAddress, n);
     this.#total--;
-    await this.#deps.runtime().hooks.smtp.disconnect.call(s, { reason: 'closed' }, s.callTrace());
+    const runtime = this.#rt(s);
+    try {
+      await runtime.hooks.smtp.disconnect.call(s, { reason: 'closed' }, s.callTrace());
+    } finally {
+      runtime.release();
+    }
   }
 
   async #onAuth(auth: SMTPServerAuthentication, lib: LibSession): Promise<string> {
     const s = lib[SESSION];
     if (!s) throw smtpError(REPLY.tempLocal);
-    const hooks = this.#deps.runtime().hooks;
+    const hooks = this.#rt(s).hooks;
     const attempt = { protocol: 'smtp' as const, mechanism: auth.method, remoteAddress: s.remoteAddress, secure: s.secure, sessionId: s.id };
     const username = auth.username ?? '';
     const v = (await hooks.auth.verify.call(attempt, { username, password: auth.password ?? '' }, s.callTrace())) ?? { kind: 'fail' as const };
@@ -283,7 +297,7 @@ export class SmtpService {
     const mailFrom = toMailFrom(addr, lib.envelope);
     const tx = new Transaction(newQueueId(d.clock.now(), d.workerId), s, mailFrom);
     (lib as unknown as Record<symbol, Transaction>)[TX] = tx;
-    const v = await d.runtime().hooks.smtp.mailFrom.call(tx, mailFrom, tx.callTrace());
+    const v = await this.#rt(s).hooks.smtp.mailFrom.call(tx, mailFrom, tx.callTrace());
     if (v && v.kind !== 'accept') {
       tx.outcome = `mail ${v.kind}`;
       this.#logTx(tx, v.reply);
@@ -295,7 +309,7 @@ export class SmtpService {
     const tx = this.#tx(lib);
     if (!tx) throw smtpError(REPLY.tempLocal);
     const d = this.#deps;
-    const runtime = d.runtime();
+    const runtime = this.#rt(tx.session);
     const rcpt = toRecipient(addr);
     const v = await runtime.hooks.smtp.rcptTo.call(tx, rcpt, tx.callTrace());
     let targets: readonly DeliveryTarget[];
@@ -370,7 +384,7 @@ export class SmtpService {
       if (guard.lineTooLong) fail(withText(REPLY.lineTooLong, `Message contains a line longer than ${cfg.smtp.maxLineLength} octets (RFC 5322 section 2.1.1)`), 'line_too_long');
       const size = head.length + guard.bytesOut;
       tx.message = new Spooled(spool.bodyPath(tx.id), size);
-      const hooks = d.runtime().hooks;
+      const hooks = this.#rt(s).hooks;
       const mv = (await hooks.smtp.message.call(tx, tx.message, tx.callTrace())) ?? { kind: 'accept' as const };
       if (mv.kind === 'reject' || mv.kind === 'tempfail') fail(mv.reply, `message_${mv.kind}`);
       if (mv.kind === 'discard') {
@@ -399,12 +413,13 @@ export class SmtpService {
       d.queue.enqueue(tx.id, env);
       return replyText(reply);
     } catch (err) {
-      if (!committed) await spool.abandon(tx.id, body);
       if ((err as { responseCode?: number }).responseCode) throw err;
       tx.log.error({ event: 'smtp.data.error', err }, 'could not receive the message');
       d.metrics.inc('smtp_messages_total', { result: 'error' });
       throw smtpError(REPLY.noQueue);
     } finally {
+      // Refused, discarded, taken over by a queue plugin, or failed: the spool file goes.
+      if (!committed) await spool.abandon(tx.id, body);
       (lib as unknown as Record<symbol, Transaction | undefined>)[TX] = undefined;
     }
   }

@@ -1,6 +1,7 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import path from 'node:path';
+import { readdir } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { Dialogue } from '../../core/testing/dialogue.ts';
 import { startTestServer } from '../../core/testing/server-harness.ts';
@@ -73,6 +74,8 @@ describe('hooks end to end', () => {
     assert.match(inbox, /\r\n\r\nhello\r\n$/);
     const all = await readInbox(t.dataDir, 'carol@pochta.test');
     assert.equal(all.some((m) => m.includes('[drop]') || m.includes('[refuse]') || m.includes('buy now')), false);
+    // Nothing is left in the spool: delivered ones are removed, refused and discarded ones never stay.
+    await waitFor(async () => (await readdir(path.join(t.dataDir, 'queue'))).length === 0, 10_000, 'empty spool');
   });
 });
 
