@@ -40,7 +40,8 @@ describe('submission', () => {
   });
 
   test('implicit TLS (submissions) with LOGIN works', async () => {
-    const r = await send({ port: t.port('submissions'), secure: true, auth: { user: 'alice@pochta.test', pass: 'correct horse battery' }, from: 'alice@pochta.test', to: ['alice@pochta.test'], raw: 'Subject: s465\r\n\r\nhello\r\n' });
+    const r = await send({ port: t.port('submissions'), secure: true, auth: { user: 'alice@pochta.test', pass: 'correct horse battery', method: 'LOGIN' }, from: 'alice@pochta.test', to: ['alice@pochta.test'], raw: 'Subject: s465\r\n\r\nhello\r\n' });
+    assert.ok(t.logs.some((l) => l.event === 'auth.ok' && l.mechanism === 'LOGIN'), JSON.stringify(t.logs.filter((l) => String(l.event).startsWith('auth')).map((l) => [l.event, l.mechanism])));
     assert.match(r.response, /^250 /);
   });
 

@@ -45,7 +45,7 @@ export interface SendOptions {
   secure?: boolean;
   /** STARTTLS required (submission). */
   starttls?: boolean;
-  auth?: { user: string; pass: string };
+  auth?: { user: string; pass: string; method?: 'PLAIN' | 'LOGIN' };
 }
 
 export interface SendResult {
@@ -73,7 +73,7 @@ export async function send(o: SendOptions): Promise<SendResult> {
       conn.connect(() => resolve());
     });
     if (o.auth) {
-      await new Promise<void>((resolve, reject) => conn.login({ user: o.auth!.user, pass: o.auth!.pass }, (err) => (err ? reject(err) : resolve())));
+      await new Promise<void>((resolve, reject) =>  conn.login({ user: o.auth!.user, pass: o.auth!.pass, ...(o.auth!.method ? { method: o.auth!.method } : {}) }, (err) => (err ? reject(err) : resolve())));
     }
     return await new Promise<SendResult>((resolve, reject) => {
       conn.send({ from: o.from, to: o.to }, o.raw, (err, info) => (err ? reject(err) : resolve(info)));
