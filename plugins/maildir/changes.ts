@@ -32,6 +32,13 @@ export class ChangeSet {
     for (const uid of after.entries.keys()) if (!before.entries.has(uid)) this.added.push(uid);
   }
 
+  /** Forgets what was recorded (after it has been reported). */
+  clear(): void {
+    this.added.length = 0;
+    this.expunged.length = 0;
+    this.flagged.clear();
+  }
+
   get empty(): boolean {
     return this.added.length === 0 && this.expunged.length === 0 && this.flagged.size === 0;
   }

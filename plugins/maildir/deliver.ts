@@ -39,23 +39,50 @@ export async function deliver(
   source: MessageSource,
   target: DeliverTarget,
 ): Promise<Delivered> {
+  const delivered = await writeMessage(fs, namer, source, target);
+  await syncDir(fs, path.join(target.dir, delivered.subdir));
+  return delivered;
+}
+
+/**
+ * deliver() without the final fsync of new/ (or cur/): the caller syncs the directory, so that
+ * concurrent deliveries into one folder can share that fsync (dir-sync.ts). Until then a crash may
+ * lose the rename (the file then stays in tmp/). Steps that do not depend on each other overlap: the
+ * tmp/ file is created while the source opens and reads its first chunk, and the source is closed
+ * while the file is fsynced.
+ */
+export async function writeMessage(
+  fs: FsPort,
+  namer: UniqueNamer,
+  source: MessageSource,
+  target: DeliverTarget,
+): Promise<Delivered> {
   const name = namer.next();
   const tmp = path.join(target.dir, 'tmp', name);
   const info = target.info ?? '';
   const subdir = info === '' ? 'new' : 'cur';
+  const reader = chunkReader(fs, source);
+  const [opened, first] = await Promise.allSettled([fs.open(tmp, 'wx', 0o600), reader.next()]);
+  if (opened.status === 'rejected') {
+    await reader.close().catch(() => undefined);
+    throw opened.reason;
+  }
+  const out = opened.value;
   let size = 0;
   let base: string;
   let filename: string;
-  const out = await fs.open(tmp, 'wx', 0o600);
   try {
     try {
-      for await (const chunk of sourceChunks(fs, source)) {
+      if (first.status === 'rejected') throw first.reason;
+      for (let chunk = first.value; chunk !== undefined; chunk = await reader.next()) {
         await writeAll(out, chunk);
         size += chunk.byteLength;
       }
-      await out.sync();
+      const [synced, closed] = await Promise.allSettled([out.sync(), reader.close()]);
+      if (synced.status === 'rejected') throw synced.reason;
+      if (closed.status === 'rejected') throw closed.reason;
     } finally {
-      await out.close();
+      await Promise.all([out.close(), reader.close().catch(() => undefined)]);
     }
     if (target.internalDate) await fs.utimes(tmp, target.internalDate, target.internalDate);
     base = `${name},S=${size}`;
@@ -65,35 +92,92 @@ export async function deliver(
     await fs.unlink(tmp).catch(() => undefined);
     throw err;
   }
-  await syncDir(fs, path.join(target.dir, subdir));
   return { base, filename, subdir, size, internalDate: target.internalDate ?? new Date() };
 }
 
-/** The source's bytes in order; file contents come through one reused CHUNK_SIZE buffer. */
-export async function* sourceChunks(fs: FsPort, source: MessageSource): AsyncGenerator<Uint8Array> {
-  if (source instanceof Uint8Array) {
-    yield source;
-  } else if ('stream' in source) {
-    yield* source.stream;
-  } else {
-    if (source.prefix && source.prefix.byteLength > 0) yield source.prefix;
-    yield* fileChunks(fs, source.path);
-  }
+/** A source's bytes in order, one chunk per next() (undefined at the end); close() may be called any time, twice. */
+interface ChunkReader {
+  next(): Promise<Uint8Array | undefined>;
+  close(): Promise<void>;
 }
 
-async function* fileChunks(fs: FsPort, file: string): AsyncGenerator<Uint8Array> {
-  const input = await fs.open(file, 'r');
-  try {
-    const buffer = Buffer.allocUnsafe(CHUNK_SIZE);
-    for (;;) {
-      const { bytesRead } = await input.read(buffer, 0, CHUNK_SIZE, null);
-      if (bytesRead === 0) return;
-      // The consumer writes this chunk before asking for the next, so reusing the buffer is safe.
-      yield buffer.subarray(0, bytesRead);
-    }
-  } finally {
-    await input.close();
+function chunkReader(fs: FsPort, source: MessageSource): ChunkReader {
+  if (source instanceof Uint8Array) {
+    let rest: Uint8Array | undefined = source;
+    return {
+      next: async () => {
+        const chunk = rest;
+        rest = undefined;
+        return chunk;
+      },
+      close: async () => undefined,
+    };
   }
+  if ('stream' in source) {
+    const it = source.stream[Symbol.asyncIterator]();
+    let ended = false;
+    return {
+      next: async () => {
+        if (ended) return undefined;
+        const r = await it.next();
+        if (r.done) ended = true;
+        return r.done ? undefined : r.value;
+      },
+      close: async () => {
+        if (ended) return;
+        ended = true;
+        await it.return?.();
+      },
+    };
+  }
+  return fileReader(fs, source.path, source.prefix);
+}
+
+/**
+ * The file's bytes after `head`, through one reused CHUNK_SIZE buffer (the caller writes a chunk
+ * before asking for the next); a short head goes out with the first chunk, one write instead of two.
+ */
+function fileReader(fs: FsPort, file: string, head: Uint8Array | undefined): ChunkReader {
+  const merge = head !== undefined && head.byteLength <= CHUNK_SIZE / 2;
+  let pendingHead = head !== undefined && head.byteLength > 0 && !merge ? head : undefined;
+  let input: Awaited<ReturnType<FsPort['open']>> | undefined;
+  let closed = false;
+  let ended = false;
+  let buffer: Buffer | undefined;
+  const close = async (): Promise<void> => {
+    closed = true;
+    const handle = input;
+    input = undefined;
+    await handle?.close();
+  };
+  return {
+    async next() {
+      if (pendingHead) {
+        const h = pendingHead;
+        pendingHead = undefined;
+        return h;
+      }
+      if (ended || closed) return undefined;
+      let start = 0;
+      if (!buffer) {
+        input = await fs.open(file, 'r');
+        if (closed) {
+          await close(); // closed while opening
+          return undefined;
+        }
+        buffer = Buffer.allocUnsafe(CHUNK_SIZE);
+        if (merge && head) {
+          buffer.set(head);
+          start = head.byteLength;
+        }
+      }
+      const { bytesRead } = await (input as NonNullable<typeof input>).read(buffer, start, CHUNK_SIZE - start, null);
+      if (bytesRead === 0) ended = true;
+      const length = start + bytesRead;
+      return length > 0 ? buffer.subarray(0, length) : undefined;
+    },
+    close,
+  };
 }
 
 async function writeAll(out: Awaited<ReturnType<FsPort['open']>>, chunk: Uint8Array): Promise<void> {

@@ -42,6 +42,13 @@ export class FileLocations {
     else this.odd.set(uid, path.join(file.subdir, file.name));
   }
 
+  /** The file has its canonical name in `subdir` (`<base>` in new/, `<base>:2,<info>` in cur/). */
+  noteCanonical(uid: number, subdir: 'new' | 'cur'): void {
+    if (subdir === 'new') this.inNew.add(uid);
+    else this.inNew.delete(uid);
+    if (this.odd.size > 0) this.odd.delete(uid);
+  }
+
   /** The file now has its canonical cur/ name (flags written, claimed) or is gone. */
   settled(uid: number): void {
     this.inNew.delete(uid);

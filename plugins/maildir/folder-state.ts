@@ -1,32 +1,23 @@
 /**
- * One folder's live state inside a store instance, shared by every view of it: the UID index, where each
- * message file is (new/ or cur/), the keyword letters. Every change runs under the folder's in-process
- * mutex and its lock file (dotlock.ts), first catching up with what other processes journaled.
- * Message bodies are never read here; a scan is two readdirs plus a stat per file the index does not know.
+ * One folder's live state inside a store instance, shared by every view of it (folder-base.ts keeps it
+ * in step with disk and other processes). Reads are answered from memory; every change is one locked
+ * step. Deliveries register their files through a group commit: the ones that finish writing while a
+ * registration runs share the next one (one lock, one journal append, one fsync for the batch).
  */
 import path from 'node:path';
-import { MailStoreError, isMailStoreError } from '../../core/store/errors.ts';
+import { MailStoreError } from '../../core/store/errors.ts';
 import { applyFlagChange } from '../../core/store/flags.ts';
-import type { FlagChange, FlagUpdate, FolderChange, FolderStatus, MessageInfo, UidRange } from '../../core/store/mail-store.ts';
+import type { FlagChange, FlagUpdate, FolderStatus, MessageInfo, UidRange } from '../../core/store/mail-store.ts';
 import { lowerBound } from '../../core/store/mail-store.ts';
-import { ChangeSet } from './changes.ts';
-import { type DotlockOptions, withDotlock } from './dotlock.ts';
+import { FolderBase, type Step, type StepOptions } from './folder-base.ts';
 import { curName, flagsToInfo, infoDeleted, infoSeen, infoToFlags, needsKeywordSlot } from './filename.ts';
-import { type DirStamp, type ScannedFile, type Subdir, dirStamp, sameStamp, scanFolder, statUnknown } from './folder-scan.ts';
+import type { Subdir } from './folder-scan.ts';
 import { type FsPort, isErrno } from './fs-port.ts';
-import { IndexFile, LOCK_FILE } from './index-file.ts';
-import { type KeywordSlots, ensureKeywords, keywordSlot, loadKeywords } from './keywords.ts';
-import { folderExists } from './mailbox-layout.ts';
-import { Mutex } from './mutex.ts';
-import { FileLocations } from './file-locations.ts';
-import { FolderIndex, type IndexEntry, type IndexRecord } from './uid-index.ts';
+import type { ChangeSet } from './changes.ts';
+import { ensureKeywords, keywordSlot, loadKeywords } from './keywords.ts';
+import type { IndexEntry, IndexRecord } from './uid-index.ts';
 
-export interface FolderHost {
-  readonly fs: FsPort;
-  readonly lock: DotlockOptions;
-  newUidValidity(userDir: string): Promise<number>;
-  emit(change: FolderChange): void;
-}
+export type { FolderHost } from './folder-base.ts';
 
 /** A message file written into this folder, to be given a UID. */
 export interface NewFile {
@@ -38,76 +29,22 @@ export interface NewFile {
   readonly date: number;
 }
 
-/** What one locked step changed itself, and what it noticed others had changed. */
-interface Step {
-  readonly own: ChangeSet;
-  readonly seen: ChangeSet;
+/** How long one registration step may keep the lock while more deliveries keep arriving. */
+const HOLD_MS = 10;
+
+interface Waiting {
+  readonly file: NewFile;
+  readonly resolve: (uid: number) => void;
+  readonly reject: (err: unknown) => void;
 }
 
-interface StepOptions {
-  readonly origin?: string;
-  readonly external?: boolean;
-}
+export class FolderState extends FolderBase {
+  /** Delivered files waiting for the registration in progress to take them. */
+  private waiting: Waiting[] = [];
+  private registering = false;
 
-export class FolderState {
-  private index = new FolderIndex({ uidValidity: 0, uidNext: 1, highestModseq: 1 });
-  private readonly file: IndexFile;
-  private keywords: KeywordSlots = [];
-  private readonly files: FileLocations;
-  private stamp: DirStamp | undefined;
-  private readonly mutex = new Mutex();
-  private dead = false;
-  /** Open views holding this state; the store evicts idle states only. */
-  refs = 0;
-
-  constructor(
-    private readonly host: FolderHost,
-    readonly user: string,
-    readonly folder: string,
-    readonly dir: string,
-    readonly userDir: string,
-  ) {
-    this.file = new IndexFile(host.fs, dir);
-    this.files = new FileLocations(dir);
-  }
-
-  get uidValidity(): number {
-    return this.index.header.uidValidity;
-  }
-
-  get size(): number {
-    return this.index.entries.size;
-  }
-
-  get idle(): boolean {
-    return this.refs === 0 && this.mutex.idle;
-  }
-
-  get alive(): boolean {
-    return !this.dead;
-  }
-
-  /** First load: the index file, then a scan for what changed while nobody looked. */
-  async load(): Promise<void> {
-    await this.step({}, async ({ seen }) => {
-      const stamp = await dirStamp(this.host.fs, this.dir);
-      const loaded = await this.file.load();
-      if (loaded) this.index = loaded;
-      else {
-        const uidValidity = await this.host.newUidValidity(this.userDir);
-        this.index = new FolderIndex({ uidValidity, uidNext: 1, highestModseq: 1 });
-        await this.file.compact(this.index);
-      }
-      this.keywords = await loadKeywords(this.host.fs, this.dir);
-      await this.scanLocked(stamp, seen);
-    });
-  }
-
-  /** Marks the folder gone (deleted or renamed away) and tells its sessions. */
-  kill(): void {
-    if (this.dead) return;
-    this.dead = true;
-    this.host.emit({ user: this.user, folder: this.folder, kind: 'deleted' });
+  override get idle(): boolean {
+    return super.idle && !this.registering;
   }
 
   // ---- reads, answered from memory ----
@@ -162,14 +99,13 @@ export class FolderState {
     }
   }
 
-  /** Where a message's file is now, for a hard link or a read outside the lock. */
-  pathOf(uid: number): string | undefined {
-    const entry = this.index.entries.get(uid);
-    return entry && this.files.path(entry);
-  }
-
   entry(uid: number): Readonly<IndexEntry> | undefined {
     return this.index.entries.get(uid);
+  }
+
+  /** The UID of the message stored under this base name, if the index has it. */
+  uidOf(base: string): number | undefined {
+    return this.index.byBase.get(base);
   }
 
   flagsOf(uid: number): string[] {
@@ -178,18 +114,6 @@ export class FolderState {
   }
 
   // ---- changes, each one locked step ----
-
-  /**
-   * Catches up with other processes and, when new/ or cur/ changed (or `force`), rescans them.
-   * `scan: false` reads the journal only: enough when the news came from another Pochta process.
-   */
-  async refresh(options: StepOptions & { readonly force?: boolean; readonly scan?: boolean } = {}): Promise<void> {
-    await this.step(options, async ({ seen }) => {
-      if (options.scan === false) return;
-      const stamp = await dirStamp(this.host.fs, this.dir);
-      if (options.force || !sameStamp(this.stamp, stamp)) await this.scanLocked(stamp, seen);
-    });
-  }
 
   /** Moves new/ files to cur/; the caller's session holds \Recent for the returned UIDs. */
   async claimRecent(): Promise<number[]> {
@@ -226,25 +150,23 @@ export class FolderState {
     return flagsToInfo(flags, (k) => keywordSlot(this.keywords, k), '', this.keywords);
   }
 
+  /**
+   * Gives a UID to one delivered file (already renamed into new/ or cur/), together with the other
+   * deliveries that finish meanwhile (group commit): files that arrive while a batch is being journaled
+   * go together in the next one, so a batch costs one journal write and one fsync. While more keep
+   * coming, the lock is kept for the next batch too (at most HOLD_MS), which saves taking it again and
+   * re-reading the journal's state each time.
+   */
+  registerDelivered(file: NewFile): Promise<number> {
+    return new Promise<number>((resolve, reject) => {
+      this.waiting.push({ file, resolve, reject });
+      if (!this.registering) void this.registerWaiting();
+    });
+  }
+
   /** Gives UIDs to files just written into this folder (a file a scan found first keeps its UID). */
   async register(files: readonly NewFile[], options: StepOptions = {}): Promise<number[]> {
-    return this.step(options, async ({ own }) => {
-      const uids: number[] = [];
-      const records: IndexRecord[] = [];
-      const modseq = this.index.header.highestModseq + 1;
-      let next = this.index.header.uidNext;
-      for (const file of files) {
-        let uid = this.index.byBase.get(file.base);
-        if (uid === undefined) {
-          uid = next++;
-          records.push({ op: 'add', entry: { uid, base: file.base, info: file.info, modseq, date: file.date, size: file.size } });
-        }
-        uids.push(uid);
-      }
-      await this.commit(records, own);
-      files.forEach((file, i) => this.files.note(uids[i], file));
-      return uids;
-    });
+    return this.step(options, async ({ own }) => this.registerLocked(files, own));
   }
 
   async setFlags(uids: readonly number[], update: FlagUpdate, options: StepOptions = {}): Promise<{ changed: FlagChange[]; modified: number[] }> {
@@ -315,106 +237,59 @@ export class FolderState {
     });
   }
 
-  // ---- internals (lock held) ----
+  // ---- internals ----
 
-  /**
-   * Runs `fn` under the mutex and the lock file, after catching up with the journal; then emits. What
-   * the step itself did (`own`) carries the caller's origin so its session can skip the echo; what it
-   * merely noticed (`seen`: other processes, other tools) is reported to everyone.
-   */
-  private async step<T>(options: StepOptions, fn: (step: Step) => Promise<T>): Promise<T> {
-    const step: Step = { own: new ChangeSet(), seen: new ChangeSet() };
-    const result = await this.mutex.run(async () => {
-      if (this.dead) throw new MailStoreError('NONEXISTENT', `folder ${this.folder} no longer exists`);
-      try {
-        return await withDotlock(this.host.fs, path.join(this.dir, LOCK_FILE), this.host.lock, async () => {
-          if (this.index.header.uidValidity !== 0) await this.catchUpLocked(step.seen);
-          const value = await fn(step);
-          if (this.file.needsCompaction) await this.file.compact(this.index);
-          return value;
-        });
-      } catch (err) {
-        // The directory is gone (deleted by another process or tool): so is this state.
-        if (isMailStoreError(err, 'NONEXISTENT') && !(await folderExists(this.host.fs, this.dir))) this.kill();
-        throw err;
+  private async registerWaiting(): Promise<void> {
+    this.registering = true;
+    try {
+      while (this.waiting.length > 0) {
+        let batch = this.waiting;
+        this.waiting = [];
+        try {
+          await this.step({}, async (step) => {
+            const until = Date.now() + HOLD_MS;
+            for (;;) {
+              const uids = await this.registerLocked(batch.map((w) => w.file), step.own);
+              step.flush(); // sessions hear of the messages before their deliverers do
+              const done = batch;
+              batch = [];
+              done.forEach((w, i) => w.resolve(uids[i]));
+              if (this.waiting.length === 0 || Date.now() >= until) return;
+              batch = this.waiting;
+              this.waiting = [];
+            }
+          });
+        } catch (err) {
+          for (const w of batch) w.reject(err);
+        }
       }
-    });
-    const flagsOf = (uid: number): FlagChange | undefined => this.flagChange(uid);
-    const events = [
-      ...step.seen.events(this, flagsOf, { external: options.external }),
-      ...step.own.events(this, flagsOf, options),
-    ];
-    for (const event of events) this.host.emit(event);
-    return result;
+    } finally {
+      this.registering = false;
+    }
   }
 
-  private async catchUpLocked(changes: ChangeSet): Promise<void> {
-    const records = await this.file.catchUp(this.index);
-    if (records !== 'reload') {
-      for (const record of records) {
-        changes.record(record);
-        if (record.op === 'add') this.files.guess(record.entry.uid, record.entry.info);
-        else this.files.settled(record.uid); // flag changes are written to cur/ under canonical names
-      }
-      return;
-    }
-    const fresh = await this.file.load();
-    if (!fresh || fresh.header.uidValidity !== this.index.header.uidValidity) {
-      this.kill(); // UIDs are no longer valid: sessions must re-select (RFC 3501 §2.3.1.1)
-      throw new MailStoreError('NONEXISTENT', `folder ${this.folder} was re-indexed; open it again`);
-    }
-    changes.diff(this.index, fresh);
-    this.index = fresh;
-    this.stamp = undefined; // file locations may have changed too
-  }
-
-  /** Reconciles the index with new/ and cur/: unknown files get UIDs, vanished ones are expunged. */
-  private async scanLocked(stamp: DirStamp, changes: ChangeSet): Promise<void> {
-    const fs = this.host.fs;
-    const files = await scanFolder(fs, this.dir);
-    const missing = (): number[] => {
-      const uids: number[] = [];
-      for (const entry of this.index.entries.values()) if (!files.has(entry.base)) uids.push(entry.uid);
-      return uids;
-    };
-    let vanished = missing();
-    if (vanished.length > 0) {
-      // readdir may miss an entry renamed during the listing (POSIX leaves it unspecified): look twice.
-      const again = await scanFolder(fs, this.dir);
-      for (const [base, file] of again) if (!files.has(base)) files.set(base, file);
-      vanished = missing();
-    }
-    this.files.clear();
+  private async registerLocked(files: readonly NewFile[], own: ChangeSet): Promise<number[]> {
+    const uids: number[] = [];
+    const added: number[] = [];
+    const records: IndexRecord[] = [];
     const modseq = this.index.header.highestModseq + 1;
-    const records: IndexRecord[] = vanished.map((uid) => ({ op: 'expunge', uid, modseq }));
-    const unknownFiles: ScannedFile[] = [];
-    for (const file of files.values()) {
-      const uid = this.index.byBase.get(file.base);
-      if (uid === undefined) {
-        unknownFiles.push(file);
-        continue;
-      }
-      this.files.note(uid, file);
-      // Another tool changed the flags: the new state gets a new mod-sequence (RFC 7162 §3.1).
-      if ((this.index.entries.get(uid) as IndexEntry).info !== file.info) records.push({ op: 'flags', uid, modseq, info: file.info });
-    }
-    const unknown = await statUnknown(fs, this.dir, unknownFiles);
-    // Oldest first, so UIDs follow arrival order as far as the files tell it.
-    unknown.sort((a, b) => a.date - b.date || (a.name < b.name ? -1 : 1));
     let next = this.index.header.uidNext;
-    for (const file of unknown) {
-      const uid = next++;
-      records.push({ op: 'add', entry: { uid, base: file.base, info: file.info, modseq, date: file.date, size: file.size } });
-      this.files.note(uid, file);
+    for (const [i, file] of files.entries()) {
+      let uid = this.index.byBase.get(file.base);
+      if (uid === undefined) {
+        uid = next++;
+        added.push(i);
+        records.push({ op: 'add', entry: { uid, base: file.base, info: file.info, modseq, date: file.date, size: file.size } });
+      }
+      uids.push(uid);
     }
-    await this.commit(records, changes);
-    this.stamp = stamp;
+    await this.commit(records, own);
+    // A file a scan found first is where that scan (or a claim since) put it; ours are where we wrote them.
+    for (const i of added) this.files.note(uids[i], files[i]);
+    return uids;
   }
 
-  private async commit(records: readonly IndexRecord[], changes: ChangeSet): Promise<void> {
-    await this.file.append(this.index, records);
-    for (const record of records) changes.record(record);
-  }
+  // ---- internals (lock held) ----
 
   /**
    * Deletes (or moves away) files and journals their expunge; `act` gets the file's current path.
@@ -442,29 +317,6 @@ export class FolderState {
     return removed;
   }
 
-  /**
-   * Runs a file operation on the message's current path; when the file is not there (another tool
-   * renamed it) rescans and tries once more. Undefined when the message is gone.
-   */
-  private async withFileLocked<T>(uid: number, seen: ChangeSet, op: (file: string) => Promise<T>): Promise<T | undefined> {
-    for (let attempt = 0; ; attempt++) {
-      const file = this.pathOf(uid);
-      if (file === undefined) return undefined;
-      try {
-        return await op(file);
-      } catch (err) {
-        if (!isErrno(err, 'ENOENT') || attempt > 0) throw err;
-      }
-      await this.scanLocked(await dirStamp(this.host.fs, this.dir), seen);
-      if (!this.index.entries.has(uid)) return undefined;
-    }
-  }
-
-  private flagChange(uid: number): FlagChange | undefined {
-    const entry = this.index.entries.get(uid);
-    return entry && { uid, flags: infoToFlags(entry.info, this.keywords), modseq: entry.modseq };
-  }
-
   private info(entry: IndexEntry): MessageInfo {
     return {
       uid: entry.uid,
@@ -475,4 +327,3 @@ export class FolderState {
     };
   }
 }
-

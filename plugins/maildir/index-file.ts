@@ -4,6 +4,7 @@
  * the journal and fsynced, so a delivery costs one short append, not a rewrite of a 100,000-line file.
  * Another process's changes are picked up by reading only the journal bytes added since the last look.
  */
+import { constants } from 'node:fs';
 import path from 'node:path';
 import { writeFileAtomic } from './atomic-file.ts';
 import { type FsPort, isErrno } from './fs-port.ts';
@@ -24,6 +25,18 @@ export const LOCK_FILE = 'pochta-uidlist.lock';
 /** Compact once the journal outgrows this, or half the snapshot, whichever is larger. */
 const MIN_COMPACT_BYTES = 64 * 1024;
 
+/** Read and append, never create: a journal that vanished means the index was replaced. */
+const JOURNAL_RW = constants.O_RDWR | constants.O_APPEND;
+
+type Handle = Awaited<ReturnType<FsPort['open']>>;
+
+/** The journal as opened by catchUp for one locked step, so append needs no open, stat and close of its own. */
+interface OpenJournal {
+  readonly handle: Handle;
+  readonly ino: bigint;
+  size: number;
+}
+
 export class IndexFile {
   private readonly snapshotPath: string;
   private readonly journalPath: string;
@@ -32,6 +45,7 @@ export class IndexFile {
   /** Journal bytes already applied (always at a line boundary). */
   private offset = 0;
   private snapshotBytes = 0;
+  private journal: OpenJournal | undefined;
 
   constructor(
     private readonly fs: FsPort,
@@ -43,6 +57,7 @@ export class IndexFile {
 
   /** The whole index, or undefined when there is none (or it is unreadable: the folder gets a new UIDVALIDITY). */
   async load(): Promise<FolderIndex | undefined> {
+    await this.endStep();
     const snapshot = await this.readWhole(this.snapshotPath);
     const index = snapshot && parseSnapshot(snapshot.text);
     if (!snapshot || !index) return undefined;
@@ -64,50 +79,55 @@ export class IndexFile {
    * was replaced (compacted or re-created) and the caller must load() again.
    */
   async catchUp(index: FolderIndex): Promise<readonly IndexRecord[] | 'reload'> {
-    const snapshotIno = await this.inode(this.snapshotPath);
+    await this.endStep();
+    const [snapshotIno, journal] = await Promise.all([this.inode(this.snapshotPath), this.openJournal()]);
     if (snapshotIno !== this.snapshotIno) return 'reload';
-    let handle;
-    try {
-      handle = await this.fs.open(this.journalPath, 'r');
-    } catch (err) {
-      if (!isErrno(err, 'ENOENT')) throw err;
-      return this.journalIno === undefined ? [] : 'reload';
-    }
-    try {
-      const st = await handle.stat({ bigint: true });
-      if (st.ino !== this.journalIno || Number(st.size) < this.offset) return 'reload';
-      const length = Number(st.size) - this.offset;
-      if (length === 0) return [];
-      const buffer = Buffer.alloc(length);
-      await handle.read(buffer, 0, length, this.offset);
-      const { records, consumed } = parseJournalTail(buffer.toString('utf8'));
-      for (const record of records) index.apply(record);
-      this.offset += consumed;
-      return records;
-    } finally {
-      await handle.close();
-    }
+    if (!journal) return this.journalIno === undefined ? [] : 'reload';
+    if (journal.ino !== this.journalIno || journal.size < this.offset) return 'reload';
+    const length = journal.size - this.offset;
+    if (length === 0) return [];
+    const buffer = Buffer.alloc(length);
+    await journal.handle.read(buffer, 0, length, this.offset);
+    const { records, consumed } = parseJournalTail(buffer.toString('utf8'));
+    for (const record of records) index.apply(record);
+    this.offset += consumed;
+    return records;
   }
 
   /** Journals `records` (fsynced) and applies them to `index`. Call after catchUp, under the lock. */
   async append(index: FolderIndex, records: readonly IndexRecord[]): Promise<void> {
     if (records.length === 0) return;
     let text = records.map(formatRecord).join('');
-    const handle = await this.fs.open(this.journalPath, 'a', 0o600);
+    // The journal catchUp opened (still ours: under the lock nobody else writes it), else a fresh open.
+    const kept = this.journal !== undefined && this.journal.ino === this.journalIno ? this.journal : undefined;
+    const handle = kept ? kept.handle : await this.fs.open(this.journalPath, 'a', 0o600);
     try {
-      const st = await handle.stat({ bigint: true });
-      const size = Number(st.size);
+      let { ino, size } = kept ?? { ino: 0n, size: 0 };
+      if (!kept) {
+        const st = await handle.stat({ bigint: true });
+        ino = st.ino;
+        size = Number(st.size);
+      }
       if (size === 0) text = journalHeader(index.header.uidValidity) + text;
       // A torn last line (crash mid-write) is ended here so it cannot swallow our first record.
       else if (size > this.offset) text = '\n' + text;
-      await handle.write(text);
+      const bytes = Buffer.from(text);
+      await handle.write(bytes);
       await handle.sync();
-      this.journalIno = st.ino;
-      this.offset = size + Buffer.byteLength(text);
+      this.journalIno = ino;
+      this.offset = size + bytes.byteLength;
+      if (kept) kept.size = this.offset;
     } finally {
-      await handle.close();
+      if (!kept) await handle.close();
     }
     for (const record of records) index.apply(record);
+  }
+
+  /** Closes what catchUp opened; the end of every locked step. */
+  async endStep(): Promise<void> {
+    const journal = this.journal;
+    this.journal = undefined;
+    await journal?.handle.close();
   }
 
   get needsCompaction(): boolean {
@@ -116,6 +136,7 @@ export class IndexFile {
 
   /** Writes `index` as the new snapshot and starts an empty journal (also how a new index is created). */
   async compact(index: FolderIndex): Promise<void> {
+    await this.endStep(); // the journal is about to be replaced
     const text = index.toSnapshot();
     await writeFileAtomic(this.fs, this.snapshotPath, text);
     const header = journalHeader(index.header.uidValidity);
@@ -124,6 +145,24 @@ export class IndexFile {
     this.journalIno = await this.inode(this.journalPath);
     this.snapshotBytes = Buffer.byteLength(text);
     this.offset = header.length;
+  }
+
+  /** Opens the journal for this step (its inode and size from a stat of the path: under the lock, the same file). */
+  private async openJournal(): Promise<OpenJournal | undefined> {
+    const [opened, st] = await Promise.allSettled([
+      this.fs.open(this.journalPath, JOURNAL_RW),
+      this.fs.stat(this.journalPath, { bigint: true }),
+    ]);
+    if (opened.status === 'rejected') {
+      if (isErrno(opened.reason, 'ENOENT')) return undefined;
+      throw opened.reason;
+    }
+    if (st.status === 'rejected') {
+      await opened.value.close();
+      throw st.reason;
+    }
+    this.journal = { handle: opened.value, ino: st.value.ino, size: Number(st.value.size) };
+    return this.journal;
   }
 
   private async inode(file: string): Promise<bigint | undefined> {

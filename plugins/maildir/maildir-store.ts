@@ -23,10 +23,11 @@ import type {
   UserId,
 } from '../../core/store/mail-store.ts';
 import { INBOX } from '../../core/store/mail-store.ts';
-import { deliver } from './deliver.ts';
+import { writeMessage } from './deliver.ts';
+import { DirSyncs } from './dir-sync.ts';
 import { DEFAULT_DOTLOCK, type DotlockOptions } from './dotlock.ts';
-import { curName } from './filename.ts';
 import { DELIMITER, canonicalFolderName, folderDir, isInferior } from './folder-name.ts';
+import { FolderCache, type Mailbox } from './folder-cache.ts';
 import { type FolderHost, FolderState, type NewFile } from './folder-state.ts';
 import { MaildirFolderView, type ViewHost } from './folder-view.ts';
 import { type FsPort, isErrno, nodeFs, syncDir } from './fs-port.ts';
@@ -41,6 +42,7 @@ import {
   removeFolderDir,
   updateSubscriptions,
 } from './mailbox-layout.ts';
+import { type CopyContext, copyMessages, moveMessages } from './message-copy.ts';
 import { UniqueNamer } from './unique-name.ts';
 import { userDir } from './user-dir.ts';
 
@@ -59,10 +61,7 @@ export interface MaildirStoreOptions {
   readonly fs?: FsPort;
 }
 
-interface User {
-  readonly id: string;
-  readonly dir: string;
-}
+type User = Mailbox;
 
 const ALL = Symbol('all changes');
 const MAX_KNOWN_MAILBOXES = 10_000;
@@ -74,16 +73,14 @@ export class MaildirStore implements MailStore, ViewHost {
   private readonly namer: UniqueNamer;
   private readonly specialUse: Readonly<Record<string, SpecialUse>>;
   private readonly lock: DotlockOptions;
-  private readonly idleCacheMessages: number;
   private readonly onListenerError: (err: unknown) => void;
   private readonly emitter = new EventEmitter();
-  /** Folder dir → its state (or its load in progress). */
-  private readonly states = new Map<string, Promise<FolderState>>();
-  /** Folder dir → state nobody holds, oldest first. */
-  private readonly idle = new Map<string, FolderState>();
+  private readonly folders: FolderCache;
+  /** Coalesced fsyncs of new/ and cur/ directories after deliveries, copies and moves. */
+  private readonly dirSyncs: DirSyncs;
+  private readonly copying: CopyContext;
   /** User dir → mailbox creation, so concurrent first deliveries create it once. */
   private readonly mailboxes = new Map<string, Promise<boolean>>();
-  private readonly host: FolderHost;
 
   constructor(options: MaildirStoreOptions) {
     this.fs = options.fs ?? nodeFs;
@@ -91,15 +88,17 @@ export class MaildirStore implements MailStore, ViewHost {
     this.namer = new UniqueNamer(options.hostname);
     this.specialUse = options.specialUse ?? DEFAULT_SPECIAL_USE;
     this.lock = { ...DEFAULT_DOTLOCK, ...options.lock };
-    this.idleCacheMessages = options.idleCacheMessages ?? 250_000;
     this.onListenerError = options.onListenerError ?? (() => undefined);
     this.emitter.setMaxListeners(0); // one listener per session; thousands are expected
-    this.host = {
+    this.dirSyncs = new DirSyncs(this.fs);
+    this.copying = { fs: this.fs, namer: this.namer, dirSyncs: this.dirSyncs };
+    const host: FolderHost = {
       fs: this.fs,
       lock: this.lock,
       newUidValidity: (dir) => nextUidValidity(this.fs, dir),
       emit: (change) => this.emit(change),
     };
+    this.folders = new FolderCache(host, options.idleCacheMessages ?? 250_000);
   }
 
   // ---- folders ----
@@ -195,42 +194,74 @@ export class MaildirStore implements MailStore, ViewHost {
 
   // ---- messages ----
 
+  /**
+   * Maildir delivery needs no lock: the file is written to tmp/, fsynced and renamed into new/ (cur/ with
+   * flags) outside the folder lock, then given a UID in a group commit with the other deliveries that
+   * finished meanwhile, while the directory fsync (shared likewise) makes the rename durable. No rescan:
+   * the registration catches up with the journal under the lock, which is all a new UID needs; files
+   * other tools dropped are picked up by the next scan (a view's open or refresh).
+   */
   async append(user: UserId, folder: string, source: MessageSource, options: AppendOptions = {}): Promise<AppendResult> {
     const u = await this.mailbox(user);
     const name = canonicalFolderName(folder);
     const flags = normalizeFlags(options.flags ?? []);
-    if (options.create && !(await folderExists(this.fs, folderDir(u.dir, name)))) {
-      await createFolderDir(this.fs, u.dir, name).catch((err: unknown) => {
-        if (!isMailStoreError(err, 'ALREADYEXISTS')) throw err;
+    const state = await this.acquire(u, name, { refresh: false }).catch(async (err: unknown) => {
+      if (!options.create || !isMailStoreError(err, 'NONEXISTENT')) throw err;
+      await createFolderDir(this.fs, u.dir, name).catch((e: unknown) => {
+        if (!isMailStoreError(e, 'ALREADYEXISTS')) throw e;
       });
-    }
-    const state = await this.acquire(u, name);
+      return this.acquire(u, name, { refresh: false });
+    });
     try {
       const [info = ''] = await state.infoFor([flags]);
-      const delivered = await deliver(this.fs, this.namer, source, {
+      const written = await writeMessage(this.fs, this.namer, source, {
         dir: state.dir,
         info,
         ...(options.internalDate && { internalDate: options.internalDate }),
       }).catch(async (err: unknown) => {
         // tmp/ vanished under us: the folder was deleted meanwhile (a missing source file is not that).
+        // Its state goes, so a retry finds it missing (and creates it again when asked to).
         if (isErrno(err, 'ENOENT') && !(await folderExists(this.fs, state.dir))) {
+          await this.forget(u, name);
           throw new MailStoreError('NONEXISTENT', `folder ${name} does not exist`, { cause: err });
         }
         throw err;
       });
-      const [uid] = await state.register([
-        {
-          base: delivered.base,
-          name: delivered.filename,
-          subdir: delivered.subdir,
-          info,
-          size: delivered.size,
-          date: delivered.internalDate.getTime(),
-        },
+      const file: NewFile = {
+        base: written.base,
+        name: written.filename,
+        subdir: written.subdir,
+        info,
+        size: written.size,
+        date: written.internalDate.getTime(),
+      };
+      const [result] = await Promise.all([
+        this.registerDelivered(u, name, state, file),
+        this.dirSyncs.sync(path.join(state.dir, file.subdir)),
       ]);
-      return { uidValidity: state.uidValidity, uid: uid };
+      return result;
     } finally {
       this.release(state);
+    }
+  }
+
+  /** The UID of a delivered file; if the folder was re-indexed meanwhile, the UID its new index gave it. */
+  private async registerDelivered(u: User, name: string, state: FolderState, file: NewFile): Promise<AppendResult> {
+    try {
+      const uid = await state.registerDelivered(file);
+      return { uidValidity: state.uidValidity, uid };
+    } catch (err) {
+      if (state.alive) throw err;
+      // A fresh state (NONEXISTENT if the folder is really gone) scanned the folder: the file has a UID
+      // there unless it went away with the old folder.
+      const fresh = await this.acquire(u, name);
+      try {
+        const uid = fresh.uidOf(file.base);
+        if (uid === undefined) throw err;
+        return { uidValidity: fresh.uidValidity, uid };
+      } finally {
+        this.release(fresh);
+      }
     }
   }
 
@@ -238,19 +269,7 @@ export class MaildirStore implements MailStore, ViewHost {
   async copy(from: FolderState, uids: readonly number[], destination: string): Promise<CopyResult> {
     const dest = await this.acquire({ id: from.user, dir: from.userDir }, destination);
     try {
-      const present = uids.filter((uid) => from.entry(uid) !== undefined);
-      await dest.infoFor(present.map((uid) => from.flagsOf(uid)));
-      const sourceUids: number[] = [];
-      const files: NewFile[] = [];
-      for (const uid of present) {
-        const file = await this.copyOne(from, uid, dest);
-        if (!file) continue; // expunged meanwhile
-        sourceUids.push(uid);
-        files.push(file);
-      }
-      await this.syncMessageDirs(dest, files);
-      const destUids = await dest.register(files);
-      return { uidValidity: dest.uidValidity, sourceUids, destUids };
+      return await copyMessages(this.copying, from, uids, dest);
     } finally {
       this.release(dest);
     }
@@ -260,18 +279,7 @@ export class MaildirStore implements MailStore, ViewHost {
   async move(from: FolderState, uids: readonly number[], destination: string, origin: string): Promise<CopyResult> {
     const dest = await this.acquire({ id: from.user, dir: from.userDir }, destination);
     try {
-      await dest.infoFor(uids.filter((uid) => from.entry(uid) !== undefined).map((uid) => from.flagsOf(uid)));
-      const { uids: sourceUids, files } = await from.moveOut(
-        uids,
-        (entry) => {
-          const file = this.newFile(entry.size, entry.date, dest.infoKnown(from.flagsOf(entry.uid)));
-          return { file, path: path.join(dest.dir, file.subdir, file.name) };
-        },
-        { origin },
-      );
-      await this.syncMessageDirs(dest, files);
-      const destUids = await dest.register(files);
-      return { uidValidity: dest.uidValidity, sourceUids, destUids };
+      return await moveMessages(this.copying, from, uids, dest, origin);
     } finally {
       this.release(dest);
     }
@@ -294,7 +302,7 @@ export class MaildirStore implements MailStore, ViewHost {
   async notifyExternal(change: FolderChange): Promise<void> {
     const u = this.user(change.user);
     const folder = canonicalFolderName(change.folder);
-    const state = await this.loaded(folderDir(u.dir, folder));
+    const state = await this.folders.loaded(folderDir(u.dir, folder));
     if (!state) {
       this.emit({ ...change, user: u.id, folder, external: true });
       return;
@@ -309,79 +317,22 @@ export class MaildirStore implements MailStore, ViewHost {
 
   async close(): Promise<void> {
     this.emitter.removeAllListeners();
-    this.states.clear();
-    this.idle.clear();
+    this.folders.clear();
     this.mailboxes.clear();
   }
 
   // ---- internals ----
 
   release(state: FolderState): void {
-    state.refs--;
-    if (state.refs > 0) return;
-    this.idle.delete(state.dir);
-    if (!state.alive) return;
-    this.idle.set(state.dir, state);
-    let total = 0;
-    for (const s of this.idle.values()) total += s.size;
-    for (const [dir, s] of this.idle) {
-      if (total <= this.idleCacheMessages) break;
-      if (!s.idle) continue;
-      this.idle.delete(dir);
-      this.states.delete(dir);
-      total -= s.size;
-    }
+    this.folders.release(state);
   }
 
-  private async acquire(u: User, name: string): Promise<FolderState> {
-    const folder = canonicalFolderName(name);
-    const dir = folderDir(u.dir, folder);
-    let pending = this.states.get(dir);
-    let fresh = false;
-    if (!pending) {
-      fresh = true;
-      pending = (async () => {
-        if (!(await folderExists(this.fs, dir))) throw new MailStoreError('NONEXISTENT', `folder ${folder} does not exist`);
-        const state = new FolderState(this.host, u.id, folder, dir, u.dir);
-        await state.load();
-        return state;
-      })();
-      this.states.set(dir, pending);
-      pending.catch(() => this.states.get(dir) === pending && this.states.delete(dir));
-    }
-    const state = await pending;
-    if (!state.alive) {
-      if (this.states.get(dir) === pending) this.states.delete(dir);
-      return this.acquire(u, name);
-    }
-    state.refs++;
-    this.idle.delete(dir);
-    if (!fresh) {
-      try {
-        await state.refresh();
-      } catch (err) {
-        this.release(state);
-        // Deleted or re-indexed behind our back: start over from disk (NONEXISTENT if really gone).
-        if (!state.alive) return this.acquire(u, name);
-        throw err;
-      }
-    }
-    return state;
+  private acquire(u: User, name: string, options: { readonly refresh?: boolean } = {}): Promise<FolderState> {
+    return this.folders.acquire(u, canonicalFolderName(name), options);
   }
 
-  private async loaded(dir: string): Promise<FolderState | undefined> {
-    const state = await this.states.get(dir)?.catch(() => undefined);
-    return state?.alive ? state : undefined;
-  }
-
-  /** A folder went away (deleted, renamed): its state dies, its sessions hear 'deleted'. */
-  private async forget(u: User, folder: string): Promise<void> {
-    const dir = folderDir(u.dir, folder);
-    const state = await this.loaded(dir);
-    this.states.delete(dir);
-    this.idle.delete(dir);
-    if (state) state.kill();
-    else this.emit({ user: u.id, folder, kind: 'deleted' });
+  private forget(u: User, folder: string): Promise<void> {
+    return this.folders.forget(u, folder);
   }
 
   /** RFC 3501 §6.3.5: renaming INBOX moves its messages to the new folder and leaves INBOX empty. */
@@ -393,39 +344,6 @@ export class MaildirStore implements MailStore, ViewHost {
     } finally {
       this.release(inbox);
     }
-  }
-
-  private async copyOne(from: FolderState, uid: number, dest: FolderState): Promise<NewFile | undefined> {
-    for (let attempt = 0; ; attempt++) {
-      const entry = from.entry(uid);
-      const source = from.pathOf(uid);
-      if (!entry || source === undefined) return undefined;
-      const info = dest.infoKnown(from.flagsOf(uid));
-      const file = this.newFile(entry.size, entry.date, info);
-      try {
-        await this.fs.link(source, path.join(dest.dir, file.subdir, file.name));
-        return file;
-      } catch (err) {
-        if (isErrno(err, 'EXDEV', 'EPERM', 'EMLINK', 'ENOTSUP', 'EOPNOTSUPP')) {
-          // No hard links here: copy the bytes (streamed) instead.
-          const copied = await deliver(this.fs, this.namer, { path: source }, { dir: dest.dir, info, internalDate: new Date(entry.date) });
-          return { ...file, base: copied.base, name: copied.filename, size: copied.size };
-        }
-        if (!isErrno(err, 'ENOENT') || attempt > 0) throw err;
-      }
-      await from.refresh({ force: true }); // renamed by another tool: find it again
-    }
-  }
-
-  private newFile(size: number, date: number, info: string): NewFile {
-    const base = `${this.namer.next()},S=${size}`;
-    const subdir = info === '' ? 'new' : 'cur';
-    return { base, name: subdir === 'new' ? base : curName(base, info), subdir, info, size, date };
-  }
-
-  /** The links/renames into the destination survive a crash once its directories are synced. */
-  private async syncMessageDirs(dest: FolderState, files: readonly NewFile[]): Promise<void> {
-    for (const subdir of new Set(files.map((f) => f.subdir))) await syncDir(this.fs, path.join(dest.dir, subdir));
   }
 
   private user(user: UserId): User {
