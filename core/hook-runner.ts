@@ -70,27 +70,86 @@ export interface TapInfo {
 }
 
 const TIMEOUT = Symbol('timeout');
+const LEVELS = new Set(['fatal', 'error', 'warn', 'info', 'debug', 'trace']);
 
 function describe(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
 }
 
-async function withBudget<T>(owner: TapOwner, run: (signal: AbortSignal) => Promise<T> | T): Promise<T | typeof TIMEOUT> {
-  const ac = new AbortController();
-  const onOwnerAbort = () => ac.abort(owner.signal.reason);
-  owner.signal.addEventListener('abort', onOwnerAbort, { once: true });
+/**
+ * The context a tap receives. Its AbortSignal and its child logger are made on first use: most
+ * taps never touch them, and building both for every call was a measurable share of the CPU
+ * spent per message.
+ */
+class LazyTapContext implements TapContext {
+  #ac?: AbortController;
+  #log?: Logger;
+  #reason?: unknown;
+  #unlisten?: () => void;
+  constructor(private readonly owner: TapOwner, private readonly base: Logger) {}
+
+  get signal(): AbortSignal {
+    if (!this.#ac) {
+      const ac = (this.#ac = new AbortController());
+      const owner = this.owner.signal;
+      if (this.#reason !== undefined) ac.abort(this.#reason);
+      else if (owner.aborted) ac.abort(owner.reason);
+      else {
+        const onOwnerAbort = () => ac.abort(owner.reason);
+        owner.addEventListener('abort', onOwnerAbort, { once: true });
+        this.#unlisten = () => owner.removeEventListener('abort', onOwnerAbort);
+      }
+    }
+    return this.#ac.signal;
+  }
+
+  /**
+   * A logger bound to the plugin. The pino child is made only when a line at an enabled level is
+   * written: taps log at debug on every call, and a child per call is costly.
+   */
+  get log(): Logger {
+    if (this.#log) return this.#log;
+    let real: Logger | undefined;
+    const make = () => (real ??= this.base.child({ plugin: this.owner.name }));
+    const base = this.base;
+    this.#log = new Proxy({} as Logger, {
+      get(_t, prop) {
+        if (typeof prop === 'string' && LEVELS.has(prop)) {
+          return (...args: unknown[]) => (base.isLevelEnabled(prop) ? (make() as unknown as Record<string, (...a: unknown[]) => void>)[prop]!(...args) : undefined);
+        }
+        const target = make();
+        const v: unknown = Reflect.get(target, prop);
+        return typeof v === 'function' ? (v as (...a: unknown[]) => unknown).bind(target) : v;
+      },
+    });
+    return this.#log;
+  }
+
+  abort(reason: unknown): void {
+    this.#reason = reason;
+    this.#ac?.abort(reason);
+  }
+
+  /** The call is over: stop listening on the plugin's own signal (no leak per call). */
+  done(): void {
+    this.#unlisten?.();
+    this.#unlisten = undefined;
+  }
+}
+
+async function withBudget<T>(owner: TapOwner, ctx: LazyTapContext, run: () => Promise<T> | T): Promise<T | typeof TIMEOUT> {
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<typeof TIMEOUT>((resolve) => {
     timer = setTimeout(() => {
-      ac.abort(new Error(`plugin ${owner.name} timed out after ${owner.timeoutMs} ms`));
+      ctx.abort(new Error(`plugin ${owner.name} timed out after ${owner.timeoutMs} ms`));
       resolve(TIMEOUT);
     }, owner.timeoutMs);
   });
   try {
-    return await Promise.race([Promise.resolve().then(() => run(ac.signal)), timeout]);
+    return await Promise.race([Promise.resolve().then(run), timeout]);
   } finally {
     clearTimeout(timer);
-    owner.signal.removeEventListener('abort', onOwnerAbort);
+    ctx.done();
   }
 }
 
@@ -133,15 +192,16 @@ export class VerdictHook<A, B, R> extends BaseHook {
     const hookName = this.name;
     this.noteTap(owner.name, opts?.stage ?? 0);
     this.#hook.tapPromise(this.tapName(opts, owner.name), async (a, b, trace) => {
-      const log = (trace?.log ?? owner.log).child({ plugin: owner.name });
+      const ctx = new LazyTapContext(owner, trace?.log ?? owner.log);
       const started = performance.now();
       let outcome: string = 'none';
+      const log = () => ctx.log;
       try {
-        const value = await withBudget(owner, (signal) => fn(a, b, { signal, log }));
+        const value = await withBudget(owner, ctx, () => fn(a, b, ctx));
         if (value === TIMEOUT) {
           outcome = 'timeout';
           metrics.inc('hook_timeouts_total', { hook: hookName, plugin: owner.name });
-          log.error({ event: 'hook.timeout', hook: hookName, budgetMs: owner.timeoutMs }, 'plugin timed out; answering with a temporary failure');
+          log().error({ event: 'hook.timeout', hook: hookName, budgetMs: owner.timeoutMs }, 'plugin timed out; answering with a temporary failure');
           return spec.onError('timeout', owner.name);
         }
         if (value === undefined || value === null) return undefined;
@@ -149,7 +209,7 @@ export class VerdictHook<A, B, R> extends BaseHook {
         if (problem) {
           outcome = 'error';
           metrics.inc('hook_errors_total', { hook: hookName, plugin: owner.name });
-          log.error({ event: 'hook.bad_answer', hook: hookName, problem }, 'plugin gave a malformed answer; answering with a temporary failure');
+          log().error({ event: 'hook.bad_answer', hook: hookName, problem }, 'plugin gave a malformed answer; answering with a temporary failure');
           return spec.onError('error', owner.name);
         }
         outcome = (value as { kind?: string }).kind ?? 'answer';
@@ -157,7 +217,7 @@ export class VerdictHook<A, B, R> extends BaseHook {
       } catch (err) {
         outcome = 'error';
         metrics.inc('hook_errors_total', { hook: hookName, plugin: owner.name });
-        log.error({ event: 'hook.error', hook: hookName, err }, `plugin failed: ${describe(err)}`);
+        log().error({ event: 'hook.error', hook: hookName, err }, `plugin failed: ${describe(err)}`);
         return spec.onError('error', owner.name);
       } finally {
         trace?.record?.({ hook: hookName, plugin: owner.name, ms: Math.round((performance.now() - started) * 1000) / 1000, outcome });
@@ -190,20 +250,21 @@ export class NotifyHook<A, B> extends BaseHook {
     const hookName = this.name;
     this.noteTap(owner.name, opts?.stage ?? 0);
     this.#hook.tapPromise(this.tapName(opts, owner.name), async (a, b, trace) => {
-      const log = (trace?.log ?? owner.log).child({ plugin: owner.name });
+      const ctx = new LazyTapContext(owner, trace?.log ?? owner.log);
       const started = performance.now();
       let outcome = 'none';
+      const log = () => ctx.log;
       try {
-        const r = await withBudget(owner, (signal) => fn(a, b, { signal, log }));
+        const r = await withBudget(owner, ctx, () => fn(a, b, ctx));
         if (r === TIMEOUT) {
           outcome = 'timeout';
           metrics.inc('hook_timeouts_total', { hook: hookName, plugin: owner.name });
-          log.error({ event: 'hook.timeout', hook: hookName, budgetMs: owner.timeoutMs }, 'plugin timed out');
+          log().error({ event: 'hook.timeout', hook: hookName, budgetMs: owner.timeoutMs }, 'plugin timed out');
         }
       } catch (err) {
         outcome = 'error';
         metrics.inc('hook_errors_total', { hook: hookName, plugin: owner.name });
-        log.error({ event: 'hook.error', hook: hookName, err }, `plugin failed: ${describe(err)}`);
+        log().error({ event: 'hook.error', hook: hookName, err }, `plugin failed: ${describe(err)}`);
       } finally {
         trace?.record?.({ hook: hookName, plugin: owner.name, ms: Math.round((performance.now() - started) * 1000) / 1000, outcome });
       }

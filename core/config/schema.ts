@@ -49,6 +49,8 @@ export const QueueSchema = z.strictObject({
   retryMaxMs: z.number().int().min(1000).default(3_600_000).describe('Longest delay between retries.'),
   maxAgeMs: z.number().int().min(60_000).default(5 * 24 * 3_600_000).describe('Give up on a recipient this long after the message arrived.'),
   fsync: z.boolean().default(true).describe('fsync spool files and directories before answering 250. Only turn off for throw-away test setups.'),
+  inlineDelivery: z.boolean().default(true)
+    .describe('When every recipient is local, deliver before answering 250; the fsynced Maildir copies are then the durable copy and no spool entry is written. Anything not delivered at once is spooled as usual.'),
 });
 
 /** A plugin entry: reserved keys for the host, everything else is the plugin's own config. */

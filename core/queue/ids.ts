@@ -8,13 +8,40 @@ import { randomBytes } from 'node:crypto';
 const ALPHABET = '0123456789ABCDEFGHJKMNPQRSTVWXYZ';
 export const MAX_WORKERS = ALPHABET.length - 1;
 
+/** Random bytes drawn in blocks: one syscall per ~450 ids instead of one each. */
+class RandomPool {
+  #buf = Buffer.alloc(0);
+  #pos = 0;
+  take(n: number): Buffer {
+    if (this.#pos + n > this.#buf.length) {
+      this.#buf = randomBytes(4096);
+      this.#pos = 0;
+    }
+    const out = this.#buf.subarray(this.#pos, this.#pos + n);
+    this.#pos += n;
+    return out;
+  }
+}
+
+/** Makes the ids of one process (owned by its SMTP service: no module-level state). */
+export class QueueIdFactory {
+  readonly #pool = new RandomPool();
+  readonly #prefix: string;
+  constructor(worker = 0) {
+    if (!Number.isInteger(worker) || worker < 0 || worker > MAX_WORKERS) throw new Error(`worker id out of range: ${worker}`);
+    this.#prefix = ALPHABET.charAt(worker);
+  }
+
+  next(now = Date.now()): string {
+    const t = now.toString(36).toUpperCase().padStart(10, '0');
+    let r = this.#prefix;
+    for (const b of this.#pool.take(9)) r += ALPHABET.charAt(b & 31);
+    return t + r;
+  }
+}
+
 export function newQueueId(now = Date.now(), worker = 0): string {
-  if (!Number.isInteger(worker) || worker < 0 || worker > MAX_WORKERS) throw new Error(`worker id out of range: ${worker}`);
-  const t = now.toString(36).toUpperCase().padStart(10, '0');
-  const rnd = randomBytes(9);
-  let r = ALPHABET[worker];
-  for (const b of rnd) r += ALPHABET[b & 31];
-  return t + r;
+  return new QueueIdFactory(worker).next(now);
 }
 
 /** The worker that received the message, from its id. */

@@ -1,5 +1,5 @@
 import { constants } from 'node:fs';
-import { mkdir, open, readdir, readFile, rename, rm, writeFile, type FileHandle } from 'node:fs/promises';
+import { mkdir, open, readdir, readFile, rename, rm, unlink, writeFile, type FileHandle } from 'node:fs/promises';
 import path from 'node:path';
 import type { SpoolEnvelope } from './envelope.ts';
 import { QUEUE_ID } from './ids.ts';
@@ -17,6 +17,15 @@ import { DirSyncer } from './dir-sync.ts';
  * State updates after that (a recipient delivered) rewrite the envelope by rename without fsync:
  * a crash can lose such an update, which means a redelivery (at-least-once), never a loss.
  */
+/** unlink, quiet when already gone (cheaper than rm({ force }), which lstat()s first). */
+async function unlinkIfExists(p: string): Promise<void> {
+  try {
+    await unlink(p);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+  }
+}
+
 export class Spool {
   readonly dir: string;
   readonly #fsync: boolean;
@@ -64,7 +73,7 @@ export class Spool {
   /** Drop a message that was never acknowledged. */
   async abandon(id: string, body?: FileHandle): Promise<void> {
     await body?.close().catch(() => {});
-    await rm(this.bodyPath(id), { force: true });
+    await unlinkIfExists(this.bodyPath(id));
   }
 
   async readEnvelope(id: string): Promise<SpoolEnvelope> {
@@ -80,8 +89,8 @@ export class Spool {
 
   /** All recipients are final: remove the envelope first, so a crash leaves only an orphan body. */
   async remove(id: string): Promise<void> {
-    await rm(this.envPath(id), { force: true });
-    await rm(this.bodyPath(id), { force: true });
+    await unlinkIfExists(this.envPath(id));
+    await unlinkIfExists(this.bodyPath(id));
   }
 
   /**

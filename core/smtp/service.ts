@@ -12,7 +12,7 @@ import type { Runtime } from '../runtime.ts';
 import type { TlsMaterial } from '../tls.ts';
 import type { Spool } from '../queue/spool.ts';
 import type { QueueRunner } from '../queue/runner.ts';
-import { newQueueId } from '../queue/ids.ts';
+import { QueueIdFactory } from '../queue/ids.ts';
 import { fileSink } from '../queue/file-sink.ts';
 import { targetKey, type SpoolEnvelope, type SpoolRecipient } from '../queue/envelope.ts';
 import { REMOTE_DELIVERY } from '../queue/remote.ts';
@@ -61,6 +61,7 @@ export class SmtpService {
   #total = 0;
   #watchdog?: NodeJS.Timeout;
   readonly #gcPacer = new GcPacer();
+  readonly #ids: QueueIdFactory;
   /** The plugin generation each connection started with (a reload does not switch it mid-session). */
   readonly #runtimes = new WeakMap<Session, Runtime>();
 
@@ -71,6 +72,7 @@ export class SmtpService {
 
   constructor(deps: SmtpServiceDeps) {
     this.#deps = deps;
+    this.#ids = new QueueIdFactory(deps.workerId);
     installPatches();
   }
 
@@ -295,7 +297,7 @@ export class SmtpService {
     if (!s) throw smtpError(REPLY.tempLocal);
     const d = this.#deps;
     const mailFrom = toMailFrom(addr, lib.envelope);
-    const tx = new Transaction(newQueueId(d.clock.now(), d.workerId), s, mailFrom);
+    const tx = new Transaction(this.#ids.next(d.clock.now()), s, mailFrom);
     (lib as unknown as Record<symbol, Transaction>)[TX] = tx;
     const v = await this.#rt(s).hooks.smtp.mailFrom.call(tx, mailFrom, tx.callTrace());
     if (v && v.kind !== 'accept') {
@@ -403,6 +405,14 @@ export class SmtpService {
         return replyText(qv.reply ?? withText(REPLY.ok, `Ok: queued as ${tx.id}`));
       }
       const env = this.#envelope(tx, size, mv.kind === 'quarantine' ? mv.reason : undefined);
+      if (cfg.queue.inlineDelivery && (await d.queue.deliverInline(env))) {
+        tx.outcome = mv.kind === 'quarantine' ? 'quarantined' : 'delivered';
+        s.transactionCount++;
+        const reply = withText(REPLY.ok, `Ok: delivered as ${tx.id}`);
+        this.#logTx(tx, reply);
+        d.metrics.inc('smtp_messages_total', { result: tx.outcome });
+        return replyText(reply);
+      }
       await spool.commit(env, body);
       committed = true;
       tx.outcome = mv.kind === 'quarantine' ? 'quarantined' : 'queued';

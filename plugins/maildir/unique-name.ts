@@ -1,7 +1,8 @@
 /**
  * Unique Maildir file names (https://cr.yp.to/proto/maildir.html, "modern" form):
  * `<seconds>.M<usec>P<pid>Q<counter>R<random>.<host>`. The counter belongs to the namer instance (one per
- * store), the random part keeps two processes with a recycled pid apart.
+ * store) and keeps its names apart; the random part, drawn once per instance, keeps two processes
+ * (or instances) with a recycled pid and counter apart.
  */
 import { randomBytes } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
@@ -9,6 +10,7 @@ import { performance } from 'node:perf_hooks';
 export class UniqueNamer {
   private counter = 0;
   private readonly host: string;
+  private readonly salt = randomBytes(8).toString('hex');
 
   constructor(hostname: string) {
     this.host = sanitizeHost(hostname);
@@ -19,7 +21,7 @@ export class UniqueNamer {
     const seconds = Math.floor(nowUs / 1_000_000);
     const usec = nowUs % 1_000_000;
     this.counter++;
-    return `${seconds}.M${usec}P${process.pid}Q${this.counter}R${randomBytes(8).toString('hex')}.${this.host}`;
+    return `${seconds}.M${usec}P${process.pid}Q${this.counter}R${this.salt}.${this.host}`;
   }
 }
 

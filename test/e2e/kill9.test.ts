@@ -37,13 +37,14 @@ async function startChild(config: string): Promise<{ child: ChildProcess; port: 
   return { child, port, output: () => out };
 }
 
-test('kill -9 during a load loses no message that got a 250', { timeout: 120_000 }, async (t) => {
+for (const inline of [true, false]) test(`kill -9 during a load loses no message that got a 250 (${inline ? 'inline delivery' : 'spool, then delivery'})`, { timeout: 120_000 }, async (t) => {
   const dir = await mkdtemp(path.join(tmpdir(), 'pochta-kill9-'));
   const config = path.join(dir, 'pochta.config.yaml');
   await writeFile(config, [
     'hostname: mx.kill9.test',
     'dataDir: ./data',
     'log: { level: info, pretty: false }',
+    `queue: { inlineDelivery: ${inline} }`,
     'smtp:',
     '  listeners:',
     '    mx: { kind: mx, host: 127.0.0.1, port: 0 }',
