@@ -20,8 +20,8 @@ const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '.
 const LOOPBACK = '127.0.0.1'; // the only address this script ever connects to
 const FROM = 'from@bench.test';
 const RCPT = 'user@bench.test';
-/** Pochta's worker processes (its `workers` config key); 2 = one per core here. */
-const POCHTA_WORKERS = Number(process.env.BENCH_POCHTA_WORKERS ?? 2);
+/** Pochta's worker processes (its `workers` config key). 1 by default: with every message going to one mailbox, two workers contend on its lock (measured slower here). */
+const POCHTA_WORKERS = Number(process.env.BENCH_POCHTA_WORKERS ?? 1);
 
 // ---------------------------------------------------------------------------------------
 // Settings (all from the environment; defaults keep the whole run well under 10 minutes)
