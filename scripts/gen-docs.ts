@@ -1,7 +1,8 @@
 /**
  * Generates the docs that are tables of code: docs/hooks.md from core/hooks.ts, docs/config.md
- * from the root schema and every built-in plugin's schema, and the config table in each plugin's
- * README (between `<!-- config:start -->` and `<!-- config:end -->`).
+ * from the root schema and every built-in plugin's schema, the config table in each plugin's
+ * README (between `<!-- config:start -->` and `<!-- config:end -->`), and config/: the example
+ * config (what `pochta init` writes) and the JSON Schema of the root config (for editors).
  *   node --import tsx scripts/gen-docs.ts           write
  *   node --import tsx scripts/gen-docs.ts --check   exit 1 when a file is stale (run by the tests)
  */
@@ -14,6 +15,8 @@ import { RootSchema } from '../core/config/schema.ts';
 import { configTable } from '../core/docs/config-table.ts';
 import { VerdictHook } from '../core/hook-runner.ts';
 import type { PluginDefinition } from '../core/plugin.ts';
+import { initConfigText } from '../core/cli/init.ts';
+import { z } from 'zod';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const START = '<!-- config:start -->';
@@ -87,6 +90,8 @@ async function main() {
   const files: Array<[string, string]> = [
     [path.join(ROOT, 'docs', 'hooks.md'), hooksDoc()],
     [path.join(ROOT, 'docs', 'config.md'), await configDoc(plugins)],
+    [path.join(ROOT, 'config', 'pochta.example.yaml'), initConfigText('mail.example.com')],
+    [path.join(ROOT, 'config', 'pochta.schema.json'), JSON.stringify(z.toJSONSchema(RootSchema, { io: 'input', unrepresentable: 'any' }), null, 2) + '\n'],
   ];
   for (const p of plugins) {
     const readme = path.join(p.dir, 'README.md');
