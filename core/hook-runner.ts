@@ -115,7 +115,7 @@ class LazyTapContext implements TapContext {
     this.#log = new Proxy({} as Logger, {
       get(_t, prop) {
         if (typeof prop === 'string' && LEVELS.has(prop)) {
-          return (...args: unknown[]) => (base.isLevelEnabled(prop) ? (make() as unknown as Record<string, (...a: unknown[]) => void>)[prop]!(...args) : undefined);
+          return (...args: unknown[]) => (base.isLevelEnabled(prop) ? (make() as unknown as Record<string, (...a: unknown[]) => void>)[prop](...args) : undefined);
         }
         const target = make();
         const v: unknown = Reflect.get(target, prop);
