@@ -153,6 +153,42 @@ async function withBudget<T>(owner: TapOwner, ctx: LazyTapContext, run: () => Pr
   }
 }
 
+/**
+ * Runs one tap under its budget. Failures (throw, timeout, an answer `judge` finds malformed) are
+ * logged and counted here, and the timing lands in the caller's trace; the hook decides what a
+ * failure means for its chain.
+ */
+async function runTap<T>(
+  hook: string,
+  owner: TapOwner,
+  env: HookEnv,
+  trace: CallTrace | undefined,
+  run: (ctx: TapContext) => Promise<T> | T,
+  judge: (value: T) => { outcome: string; problem?: string },
+): Promise<{ value: T } | { failed: 'error' | 'timeout' }> {
+  const ctx = new LazyTapContext(owner, trace?.log ?? owner.log);
+  const started = performance.now();
+  let outcome = 'none';
+  const fail = (kind: 'error' | 'timeout', fields: Record<string, unknown>, msg: string) => {
+    outcome = kind;
+    env.metrics.inc(kind === 'timeout' ? 'hook_timeouts_total' : 'hook_errors_total', { hook, plugin: owner.name });
+    ctx.log.error({ hook, ...fields }, msg);
+    return { failed: kind };
+  };
+  try {
+    const value = await withBudget(owner, ctx, () => run(ctx));
+    if (value === TIMEOUT) return fail('timeout', { event: 'hook.timeout', budgetMs: owner.timeoutMs }, 'plugin timed out');
+    const j = judge(value);
+    if (j.problem) return fail('error', { event: 'hook.bad_answer', problem: j.problem }, 'plugin gave a malformed answer');
+    outcome = j.outcome;
+    return { value };
+  } catch (err) {
+    return fail('error', { event: 'hook.error', err }, `plugin failed: ${describe(err)}`);
+  } finally {
+    trace?.record?.({ hook, plugin: owner.name, ms: Math.round((performance.now() - started) * 1000) / 1000, outcome });
+  }
+}
+
 abstract class BaseHook {
   readonly #taps: TapInfo[] = [];
   constructor(readonly name: string, readonly doc: string, protected readonly env: HookEnv) {}
@@ -188,40 +224,16 @@ export class VerdictHook<A, B, R> extends BaseHook {
 
   tap(owner: TapOwner, fn: TapFn<A, B, R>, opts?: TapOptions): void {
     const spec = this.#spec;
-    const metrics = this.env.metrics;
-    const hookName = this.name;
     this.noteTap(owner.name, opts?.stage ?? 0);
     this.#hook.tapPromise(this.tapName(opts, owner.name), async (a, b, trace) => {
-      const ctx = new LazyTapContext(owner, trace?.log ?? owner.log);
-      const started = performance.now();
-      let outcome: string = 'none';
-      const log = () => ctx.log;
-      try {
-        const value = await withBudget(owner, ctx, () => fn(a, b, ctx));
-        if (value === TIMEOUT) {
-          outcome = 'timeout';
-          metrics.inc('hook_timeouts_total', { hook: hookName, plugin: owner.name });
-          log().error({ event: 'hook.timeout', hook: hookName, budgetMs: owner.timeoutMs }, 'plugin timed out; answering with a temporary failure');
-          return spec.onError('timeout', owner.name);
-        }
-        if (value === undefined || value === null) return undefined;
+      const r = await runTap(this.name, owner, this.env, trace, (ctx) => fn(a, b, ctx), (value) => {
+        if (value === undefined || value === null) return { outcome: 'none' };
         const problem = spec.validate(value);
-        if (problem) {
-          outcome = 'error';
-          metrics.inc('hook_errors_total', { hook: hookName, plugin: owner.name });
-          log().error({ event: 'hook.bad_answer', hook: hookName, problem }, 'plugin gave a malformed answer; answering with a temporary failure');
-          return spec.onError('error', owner.name);
-        }
-        outcome = (value as { kind?: string }).kind ?? 'answer';
-        return value;
-      } catch (err) {
-        outcome = 'error';
-        metrics.inc('hook_errors_total', { hook: hookName, plugin: owner.name });
-        log().error({ event: 'hook.error', hook: hookName, err }, `plugin failed: ${describe(err)}`);
-        return spec.onError('error', owner.name);
-      } finally {
-        trace?.record?.({ hook: hookName, plugin: owner.name, ms: Math.round((performance.now() - started) * 1000) / 1000, outcome });
-      }
+        return problem ? { outcome: 'error', problem } : { outcome: (value as { kind?: string }).kind ?? 'answer' };
+      });
+      if ('failed' in r) return spec.onError(r.failed, owner.name);
+      // null means "no opinion" too (tapable would bail on it).
+      return r.value ?? undefined;
     });
   }
 
@@ -246,28 +258,9 @@ export class NotifyHook<A, B> extends BaseHook {
   }
 
   tap(owner: TapOwner, fn: NotifyFn<A, B>, opts?: TapOptions): void {
-    const metrics = this.env.metrics;
-    const hookName = this.name;
     this.noteTap(owner.name, opts?.stage ?? 0);
     this.#hook.tapPromise(this.tapName(opts, owner.name), async (a, b, trace) => {
-      const ctx = new LazyTapContext(owner, trace?.log ?? owner.log);
-      const started = performance.now();
-      let outcome = 'none';
-      const log = () => ctx.log;
-      try {
-        const r = await withBudget(owner, ctx, () => fn(a, b, ctx));
-        if (r === TIMEOUT) {
-          outcome = 'timeout';
-          metrics.inc('hook_timeouts_total', { hook: hookName, plugin: owner.name });
-          log().error({ event: 'hook.timeout', hook: hookName, budgetMs: owner.timeoutMs }, 'plugin timed out');
-        }
-      } catch (err) {
-        outcome = 'error';
-        metrics.inc('hook_errors_total', { hook: hookName, plugin: owner.name });
-        log().error({ event: 'hook.error', hook: hookName, err }, `plugin failed: ${describe(err)}`);
-      } finally {
-        trace?.record?.({ hook: hookName, plugin: owner.name, ms: Math.round((performance.now() - started) * 1000) / 1000, outcome });
-      }
+      await runTap(this.name, owner, this.env, trace, (ctx) => fn(a, b, ctx), () => ({ outcome: 'done' }));
     });
   }
 

@@ -1,8 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFile, spawn } from 'node:child_process';
+import { startChildServer } from './helpers/child-server.ts';
+import { execFile } from 'node:child_process';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { once } from 'node:events';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
@@ -99,16 +99,14 @@ test('SIGHUP reloads a valid config; a bad one keeps the old config running and 
       'plugins:', '  relay-acl: { networks: [127.0.0.0/8] }', '',
     ].join('\n'));
     await write('100');
-    const child = spawn(process.execPath, [BIN, 'start'], { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
-    let out = '';
-    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (out += d.toString()));
+    const server = await startChildServer(cfg);
+    const { child, port } = server;
+    const out = { includes: (x: string) => server.output().includes(x) };
     try {
-      const port = Number((await waitFor(() => /"listener":"mx"[^\n]*"port":(\d+)/.exec(out), 30_000, 'listening'))[1]);
       await write('not-a-number');
       child.kill('SIGHUP');
       await waitFor(() => out.includes('config.reload_failed'), 20_000, 'reload refused');
-      assert.match(out, /smtp\.maxRecipients/);
+      assert.match(server.output(), /smtp\.maxRecipients/);
       const d = await Dialogue.connect(port);
       assert.match(await d.reply(), /^220 /, 'still serving');
       d.close();
@@ -124,8 +122,7 @@ test('SIGHUP reloads a valid config; a bad one keeps the old config running and 
       assert.match(await e.cmd('RCPT TO:<x@remote.test>'), /^550 5\.7\.1 /);
       e.close();
     } finally {
-      child.kill('SIGTERM');
-      await once(child, 'exit');
+      await server.stop();
     }
   });
 });

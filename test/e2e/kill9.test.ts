@@ -1,41 +1,12 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { once } from 'node:events';
-import { fileURLToPath } from 'node:url';
 import { addUser, readInbox, send, waitFor } from '../helpers/mail.ts';
+import { startChildServer } from '../helpers/child-server.ts';
 
-const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
-
-/** Start `pochta start` as a child process and wait for its MX port (from the JSON log). */
-async function startChild(config: string): Promise<{ child: ChildProcess; port: number; output: () => string }> {
-  const child = spawn(process.execPath, [path.join(ROOT, 'bin', 'pochta.js'), 'start', '--config', config], {
-    cwd: path.dirname(config),
-    env: process.env,
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let out = '';
-  child.stderr.on('data', (d: Buffer) => (out += d.toString()));
-  const port = await new Promise<number>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`server did not start: ${out}`)), 30_000);
-    child.stdout.on('data', (d: Buffer) => {
-      out += d.toString();
-      const m = /"event":"smtp\.listening","listener":"mx"[^\n]*"port":(\d+)/.exec(out);
-      if (m) {
-        clearTimeout(timer);
-        resolve(Number(m[1]));
-      }
-    });
-    child.once('exit', (code) => {
-      clearTimeout(timer);
-      reject(new Error(`server exited with ${code}: ${out}`));
-    });
-  });
-  return { child, port, output: () => out };
-}
 
 for (const inline of [true, false]) test(`kill -9 during a load loses no message that got a 250 (${inline ? 'inline delivery' : 'spool, then delivery'})`, { timeout: 120_000 }, async (t) => {
   const dir = await mkdtemp(path.join(tmpdir(), 'pochta-kill9-'));
@@ -56,7 +27,8 @@ for (const inline of [true, false]) test(`kill -9 during a load loses no message
   ].join('\n'));
   const dataDir = path.join(dir, 'data');
   await addUser(dataDir, 'rcpt@kill9.test', 'irrelevant password');
-  let { child, port, output } = await startChild(config);
+  let server = await startChildServer(config);
+  let { port } = server;
   let firstOutput = '';
   const acked = new Set<string>();
   let attempted = 0;
@@ -80,14 +52,15 @@ for (const inline of [true, false]) test(`kill -9 during a load loses no message
   await waitFor(() => acked.size >= 60, 30_000, '60 acknowledged messages').catch((err: Error) => {
     throw new Error(`${err.message}; send errors: ${[...new Set(errors)].slice(0, 5).join(' | ')}`);
   });
-  child.kill('SIGKILL');
-  await once(child, 'exit');
-  firstOutput = output();
+  server.child.kill('SIGKILL');
+  await once(server.child, 'exit');
+  firstOutput = server.output();
   stop = true;
   await load;
   t.diagnostic(`attempted ${attempted}, acknowledged ${acked.size} before kill -9`);
 
-  ({ child, port, output } = await startChild(config));
+  server = await startChildServer(config);
+  port = server.port;
   try {
     const inbox = await waitFor(async () => {
       const msgs = await readInbox(dataDir, 'rcpt@kill9.test');
@@ -100,12 +73,11 @@ for (const inline of [true, false]) test(`kill -9 during a load loses no message
     for (const id of ids) if (id) counts.set(id, (counts.get(id) ?? 0) + 1);
     const duplicates = [...counts.values()].filter((n) => n > 1).length;
     t.diagnostic(`delivered ${ids.length} files, ${duplicates} duplicated messages (allowed: at-least-once), ${lost.length} lost`);
-    const problems = (firstOutput + output()).split('\n').filter((l) => /"level":(40|50|60)/.test(l)).slice(0, 10);
+    const problems = (firstOutput + server.output()).split('\n').filter((l) => /"level":(40|50|60)/.test(l)).slice(0, 10);
     assert.deepEqual(lost, [], `zero losses; server warnings: ${problems.join('\n')}`);
     assert.ok(acked.size >= 60);
   } finally {
-    child.kill('SIGTERM');
-    await once(child, 'exit');
+    await server.stop();
     if (!process.env.KEEP_K9) await rm(dir, { recursive: true, force: true }); else t.diagnostic('kept ' + dir);
   }
 });

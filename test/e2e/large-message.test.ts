@@ -1,15 +1,12 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
+import { startChildServer } from '../helpers/child-server.ts';
 import { createHash } from 'node:crypto';
-import { once } from 'node:events';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { addUser, readInbox, send, waitFor } from '../helpers/mail.ts';
 
-const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 
 async function rssKb(pid: number): Promise<number> {
   const status = await readFile(`/proc/${pid}/status`, 'utf8');
@@ -25,12 +22,9 @@ test('a 50 MB message is streamed: the server\'s RSS grows by about 20 MB at mos
     'plugins:', '  auth-file: {}', '  local-domains: { domains: [large.test] }', '  maildir: {}', '',
   ].join('\n'));
   await addUser(path.join(dir, 'data'), 'big@large.test', 'irrelevant password');
-  const child = spawn(process.execPath, [path.join(ROOT, 'bin', 'pochta.js'), 'start', '--config', cfg], { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
-  let out = '';
-  child.stdout.on('data', (d: Buffer) => (out += d.toString()));
-  child.stderr.on('data', (d: Buffer) => (out += d.toString()));
+  const server = await startChildServer(cfg);
+  const { child, port } = server;
   try {
-    const port = Number((await waitFor(() => /"listener":"mx"[^\n]*"port":(\d+)/.exec(out), 30_000, 'listening'))[1]);
     // Warm up every code path once, so the baseline includes loaded modules and JIT code.
     await send({ port, from: 'a@x.test', to: ['big@large.test'], raw: 'Subject: warm-up\r\n\r\nhi\r\n' });
     await waitFor(async () => (await readInbox(path.join(dir, 'data'), 'big@large.test')).length === 1, 10_000, 'warm-up delivery');
@@ -61,8 +55,7 @@ test('a 50 MB message is streamed: the server\'s RSS grows by about 20 MB at mos
     t.diagnostic(`RSS baseline ${(baseline / 1024).toFixed(1)} MB, peak ${(peak / 1024).toFixed(1)} MB, growth ${growthMb.toFixed(1)} MB for a ${(body.length / 1048576).toFixed(1)} MB message`);
     assert.ok(growthMb < 25, `RSS grew by ${growthMb.toFixed(1)} MB`);
   } finally {
-    child.kill('SIGTERM');
-    await once(child, 'exit');
+    await server.stop();
     await rm(dir, { recursive: true, force: true });
   }
 });

@@ -1,14 +1,11 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
-import { once } from 'node:events';
+import { startChildServer } from '../helpers/child-server.ts';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { addUser, readInbox, send, waitFor } from '../helpers/mail.ts';
 
-const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 
 const alive = (pid: number) => {
   try {
@@ -29,15 +26,12 @@ test('workers: 2 share the listener, each message is delivered once, a killed wo
   ].join('\n'));
   const data = path.join(dir, 'data');
   await addUser(data, 'w@workers.test', 'irrelevant password');
-  const child = spawn(process.execPath, [path.join(ROOT, 'bin', 'pochta.js'), 'start', '--config', cfg], { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
-  let out = '';
-  child.stdout.on('data', (d: Buffer) => (out += d.toString()));
-  child.stderr.on('data', (d: Buffer) => (out += d.toString()));
-  const lines = () => out.split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as Record<string, any>);
+  const server = await startChildServer(cfg);
+  const { port } = server;
+  const lines = () => server.lines();
   const workerPids = () => new Map(lines().filter((l) => l.event === 'server.starting').map((l) => [l.worker as number, l.pid as number]));
   try {
     await waitFor(() => lines().filter((l) => l.event === 'server.ready').length >= 2, 30_000, 'two workers ready');
-    const port = lines().find((l) => l.event === 'smtp.listening')!.port as number;
     const ids = Array.from({ length: 40 }, (_, i) => `<w${i}@workers.test>`);
     await Promise.all(ids.map((id, i) => send({ port, from: `s${i}@x.test`, to: ['w@workers.test'], raw: `Subject: ${i}\r\nMessage-ID: ${id}\r\n\r\nx\r\n` })));
     const byWorker = new Set(lines().filter((l) => l.event === 'smtp.transaction').map((l) => l.worker));
@@ -60,8 +54,7 @@ test('workers: 2 share the listener, each message is delivered once, a killed wo
     assert.ok(inbox.length >= 41);
   } finally {
     const pids = [...workerPids().values()];
-    child.kill('SIGTERM');
-    await once(child, 'exit');
+    await server.stop();
     await waitFor(() => pids.every((p) => !alive(p)), 10_000, 'workers gone').catch(() => undefined);
     assert.equal(pids.filter(alive).length, 0, 'no worker left running');
     await rm(dir, { recursive: true, force: true });
