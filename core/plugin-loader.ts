@@ -64,9 +64,14 @@ async function loadModule(name: string, moduleSpec: string | undefined, baseDir:
   } catch (err) {
     const code = (err as { code?: string }).code;
     const message = (err as Error).message ?? String(err);
-    const self = a.origin === 'built-in' ? a.spec : a.origin;
-    const missingSelf = (code === 'ERR_MODULE_NOT_FOUND' || code === 'MODULE_NOT_FOUND') && message.includes(self.startsWith('.') ? self.replace(/^\.\//, '') : self);
-    const why = missingSelf ? 'not found (not a built-in plugin; install it or set `module`)' : message;
+    // "Cannot find module '<x>' imported from <y>": only when <x> is the plugin itself is the
+    // plugin missing; otherwise the plugin is there and one of *its* imports is.
+    const self = a.origin === 'built-in' || a.spec.startsWith('.') || path.isAbsolute(a.spec) ? path.resolve(baseDir, a.spec) : a.spec;
+    const missing = /Cannot find (?:module|package) '([^']+)'/.exec(message)?.[1];
+    const missingSelf = (code === 'ERR_MODULE_NOT_FOUND' || code === 'MODULE_NOT_FOUND') && (missing === undefined || missing === self || missing === a.spec);
+    const why = missingSelf
+      ? (a.origin.startsWith('pochta-plugin-') ? 'not found (not a built-in plugin; install it or set `module`)' : 'not found')
+      : message;
     throw new ConfigError([`plugins.${name}: cannot load ${a.origin}: ${why}`]);
   }
   const def = asDefinition(mod);

@@ -95,6 +95,10 @@ test('dependencies are checked at boot: missing, disabled or later in the list',
     assert.match((await errOf({ b: { module: './b.mjs', enabled: false }, a: { module: './a.mjs' } }))!, /which is disabled/);
     assert.match((await errOf({ a: { module: './a.mjs' }, b: { module: './b.mjs' } }))!, /must come earlier/);
     assert.equal(await errOf({ b: { module: './b.mjs' }, a: { module: './a.mjs' } }), undefined);
+    await writeFile(path.join(dir, 'needs.mjs'), `import 'no-such-package-for-pochta';\nexport default {};\n`);
+    const needs = (await errOf({ needs: { module: './needs.mjs' } }))!;
+    assert.match(needs, /plugins\.needs: cannot load \.\/needs\.mjs: .*no-such-package-for-pochta/, 'names the missing import, not the plugin');
+    assert.match((await errOf({ gone: { module: './gone.mjs' } }))!, /plugins\.gone: cannot load \.\/gone\.mjs: not found$/m);
     await writeFile(path.join(dir, 'c.mjs'), plug('not-c', []));
     assert.match((await errOf({ c: { module: './c.mjs' } }))!, /defines plugin "not-c"; the config key must match/);
   });
