@@ -10,6 +10,7 @@ import { startChildServer } from '../helpers/child-server.ts';
 
 for (const inline of [true, false]) test(`kill -9 during a load loses no message that got a 250 (${inline ? 'inline delivery' : 'spool, then delivery'})`, { timeout: 120_000 }, async (t) => {
   const dir = await mkdtemp(path.join(tmpdir(), 'pochta-kill9-'));
+  t.after(() => (process.env.KEEP_K9 ? t.diagnostic(`kept ${dir}`) : rm(dir, { recursive: true, force: true })));
   const config = path.join(dir, 'pochta.config.yaml');
   await writeFile(config, [
     'hostname: mx.kill9.test',
@@ -49,14 +50,18 @@ for (const inline of [true, false]) test(`kill -9 during a load loses no message
     }
   };
   const load = Promise.all(Array.from({ length: 8 }, (_, w) => worker(w)));
-  await waitFor(() => acked.size >= 60, 30_000, '60 acknowledged messages').catch((err: Error) => {
-    throw new Error(`${err.message}; send errors: ${[...new Set(errors)].slice(0, 5).join(' | ')}`);
-  });
-  server.child.kill('SIGKILL');
-  await once(server.child, 'exit');
-  firstOutput = server.output();
-  stop = true;
-  await load;
+  try {
+    await waitFor(() => acked.size >= 60, 30_000, '60 acknowledged messages').catch((err: Error) => {
+      throw new Error(`${err.message}; send errors: ${[...new Set(errors)].slice(0, 5).join(' | ')}`);
+    });
+  } finally {
+    // Whatever happened, the first server dies here (never leaked past the test).
+    server.child.kill('SIGKILL');
+    await once(server.child, 'exit');
+    firstOutput = server.output();
+    stop = true;
+    await load;
+  }
   t.diagnostic(`attempted ${attempted}, acknowledged ${acked.size} before kill -9`);
 
   server = await startChildServer(config);
@@ -78,6 +83,5 @@ for (const inline of [true, false]) test(`kill -9 during a load loses no message
     assert.ok(acked.size >= 60);
   } finally {
     await server.stop();
-    if (!process.env.KEEP_K9) await rm(dir, { recursive: true, force: true }); else t.diagnostic('kept ' + dir);
   }
 });
