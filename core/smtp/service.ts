@@ -14,7 +14,6 @@ import type { Spool } from '../queue/spool.ts';
 import type { QueueRunner } from '../queue/runner.ts';
 import { QueueIdFactory } from '../queue/ids.ts';
 import { fileSink } from '../queue/file-sink.ts';
-import { targetKey, type SpoolEnvelope, type SpoolRecipient } from '../queue/envelope.ts';
 import { REMOTE_DELIVERY } from '../queue/remote.ts';
 import type { DeliveryTarget, Reply } from '../verdict.ts';
 import { REPLY, replyText, withText } from './codes.ts';
@@ -25,6 +24,7 @@ import { GcPacer } from '../gc-pacer.ts';
 import { ADAPTER, PROGRESS, installPatches, type PatchAdapter, type Progress } from './patches.ts';
 import { receivedHeader } from './received.ts';
 import { Session, Spooled, Transaction } from './session.ts';
+import { logTransaction, toEnvelope } from './transaction-record.ts';
 import type { ListenerInfo } from './types.ts';
 
 const SESSION = Symbol('pochta.session');
@@ -302,7 +302,7 @@ export class SmtpService {
     const v = await this.#rt(s).hooks.smtp.mailFrom.call(tx, mailFrom, tx.callTrace());
     if (v && v.kind !== 'accept') {
       tx.outcome = `mail ${v.kind}`;
-      this.#logTx(tx, v.reply);
+      logTransaction(tx, v.reply);
       throw smtpError(this.#finalReply(v.reply, v.disconnect));
     }
   }
@@ -377,7 +377,7 @@ export class SmtpService {
       if (progress) progress.at = Date.now();
       const fail = (reply: Reply, why: string): never => {
         tx.outcome = why;
-        this.#logTx(tx, reply);
+        logTransaction(tx, reply);
         d.metrics.inc('smtp_messages_total', { result: why });
         throw smtpError(reply);
       };
@@ -392,7 +392,7 @@ export class SmtpService {
       if (mv.kind === 'discard') {
         tx.outcome = 'discarded';
         tx.log.warn({ event: 'smtp.message.discarded', reason: mv.reason }, 'message accepted and discarded');
-        this.#logTx(tx, REPLY.ok);
+        logTransaction(tx, REPLY.ok);
         d.metrics.inc('smtp_messages_total', { result: 'discarded' });
         return replyText(withText(REPLY.ok, `Ok: queued as ${tx.id}`));
       }
@@ -400,16 +400,16 @@ export class SmtpService {
       if (qv && qv.kind !== 'accept') fail(qv.reply, `queue_${qv.kind}`);
       if (qv?.kind === 'accept') {
         tx.outcome = 'queued_by_plugin';
-        this.#logTx(tx, qv.reply ?? REPLY.ok);
+        logTransaction(tx, qv.reply ?? REPLY.ok);
         d.metrics.inc('smtp_messages_total', { result: 'queued_by_plugin' });
         return replyText(qv.reply ?? withText(REPLY.ok, `Ok: queued as ${tx.id}`));
       }
-      const env = this.#envelope(tx, size, mv.kind === 'quarantine' ? mv.reason : undefined);
+      const env = toEnvelope(tx, size, d.clock.now(), mv.kind === 'quarantine' ? mv.reason : undefined);
       if (cfg.queue.inlineDelivery && (await d.queue.deliverInline(env))) {
         tx.outcome = mv.kind === 'quarantine' ? 'quarantined' : 'delivered';
         s.transactionCount++;
         const reply = withText(REPLY.ok, `Ok: delivered as ${tx.id}`);
-        this.#logTx(tx, reply);
+        logTransaction(tx, reply);
         d.metrics.inc('smtp_messages_total', { result: tx.outcome });
         return replyText(reply);
       }
@@ -418,7 +418,7 @@ export class SmtpService {
       tx.outcome = mv.kind === 'quarantine' ? 'quarantined' : 'queued';
       s.transactionCount++;
       const reply = withText(REPLY.ok, `Ok: queued as ${tx.id}`);
-      this.#logTx(tx, reply);
+      logTransaction(tx, reply);
       d.metrics.inc('smtp_messages_total', { result: tx.outcome });
       d.queue.enqueue(tx.id, env);
       return replyText(reply);
@@ -434,46 +434,7 @@ export class SmtpService {
     }
   }
 
-  #envelope(tx: Transaction, size: number, quarantine: string | undefined): SpoolEnvelope {
-    const seen = new Set<string>();
-    const recipients: SpoolRecipient[] = [];
-    for (const r of tx.rcptTo) {
-      for (const t of r.targets) {
-        const key = targetKey(t);
-        // One delivery per target, however many addresses lead to it (aliases, duplicates).
-        if (seen.has(key)) continue;
-        seen.add(key);
-        recipients.push({ address: r.address, ...(r.dsn ? { dsn: r.dsn } : {}), target: t, state: 'pending', attempts: 0 });
-      }
-    }
-    const s = tx.session;
-    return {
-      v: 1,
-      id: tx.id,
-      receivedAt: this.#deps.clock.now(),
-      size,
-      mailFrom: tx.mailFrom,
-      client: { address: s.remoteAddress, ...(s.helo ? { helo: s.helo.host } : {}), ...(s.user ? { user: s.user } : {}), listener: s.listener.name, secure: s.secure },
-      headerEdits: [...tx.headerEdits],
-      ...(quarantine ? { quarantine } : {}),
-      recipients,
-    };
-  }
 
-  /** One line per transaction: envelope, outcome, verdict timings, queue id. Never a password. */
-  #logTx(tx: Transaction, reply: Reply): void {
-    tx.log.info({
-      event: 'smtp.transaction',
-      from: tx.mailFrom.address,
-      rcpt: tx.rcptTo.map((r) => r.address),
-      size: tx.message?.size,
-      outcome: tx.outcome,
-      reply: `${reply.code} ${replyText(reply)}`,
-      user: tx.session.user,
-      evidence: tx.evidence.length ? tx.evidence : undefined,
-      timings: tx.trace.map((t) => `${t.hook}:${t.plugin}:${t.outcome}:${t.ms}ms`),
-    }, 'transaction');
-  }
 }
 
 const TX = Symbol('pochta.transaction');
