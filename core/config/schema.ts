@@ -37,6 +37,27 @@ export const SmtpSchema = z.strictObject({
   reverseDns: z.boolean().default(false).describe('Look up the client\'s PTR name at connect (used in the Received header).'),
 });
 
+export const Pop3ListenerSchema = z.strictObject({
+  tls: z.enum(['starttls', 'implicit']).describe('starttls: plain connection with STLS (port 110); implicit: TLS from the first byte (port 995).'),
+  host: z.string().min(1).default('127.0.0.1').describe('Address to listen on.'),
+  port: z.number().int().min(0).max(65535).describe('TCP port; 0 picks a free one (tests).'),
+  enabled: z.boolean().default(true).describe('Set false to switch this listener off.'),
+});
+
+export const Pop3Schema = z.strictObject({
+  listeners: z.record(z.string().regex(/^[a-z][a-z0-9-]*$/, 'listener names are lower-case words'), Pop3ListenerSchema)
+    .default({
+      pop3: { tls: 'starttls', host: '127.0.0.1', port: 2110, enabled: true },
+      pop3s: { tls: 'implicit', host: '127.0.0.1', port: 2995, enabled: true },
+    })
+    .describe('Named POP3 listeners. Defaults: pop3 on 127.0.0.1:2110 (STLS), pop3s on :2995 (implicit TLS).'),
+  allowPlaintextAuth: z.boolean().default(false)
+    .describe('Allow USER/PASS and AUTH before TLS (RFC 2595 §3 says no; only for loopback testing).'),
+  idleTimeoutMs: z.number().int().min(1000).default(600_000).describe('Close a session idle this long (RFC 1939 §3: at least 10 minutes).'),
+  maxLineLength: z.number().int().min(255).default(4096).describe('Longest command line accepted; longer gets -ERR and the line is discarded.'),
+  maxConnections: z.number().int().min(1).default(1000).describe('POP3 sessions open at once.'),
+});
+
 export const TlsSchema = z.strictObject({
   cert: z.string().optional().describe('PEM certificate chain path; with key. Absent: a self-signed certificate is generated into the data directory.'),
   key: z.string().optional().describe('PEM private key path.'),
@@ -76,6 +97,7 @@ export const RootSchema = z.strictObject({
     timeoutMs: z.number().int().min(100).default(5000).describe('Timeout of one DNS query.'),
   }).prefault({}),
   smtp: SmtpSchema.prefault({}),
+  pop3: Pop3Schema.prefault({}),
   tls: TlsSchema.prefault({}),
   queue: QueueSchema.prefault({}),
   plugins: z.record(z.string().regex(/^[a-z0-9][a-z0-9-]*$/, 'plugin names are lower-case words with dashes'), z.record(z.string(), z.unknown()))
