@@ -65,10 +65,11 @@ export class SmtpService {
   /** The plugin generation each connection started with (a reload does not switch it mid-session). */
   readonly #runtimes = new WeakMap<Session, Runtime>();
 
+  #stopping = false;
+
   #rt(s: Session | undefined): Runtime {
     return (s && this.#runtimes.get(s)) ?? this.#deps.runtime();
   }
-  #stopping = false;
 
   constructor(deps: SmtpServiceDeps) {
     this.#deps = deps;
