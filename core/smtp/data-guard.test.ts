@@ -43,3 +43,37 @@ test('bytes past the size limit are counted but not passed on', async () => {
   assert.equal(g.bytesIn, 25);
   assert.equal(text, '0123456789');
 });
+
+/** The whole-input answer: bare endings and the longest CRLF-separated line (no bare CRs in input). */
+function reference(text: string) {
+  let bare = 0;
+  for (let i = 0; i < text.length; i++) {
+    if (text[i] === '\n' && text[i - 1] !== '\r') bare++;
+    if (text[i] === '\r' && text[i + 1] !== '\n') bare++;
+  }
+  const longest = Math.max(0, ...text.split('\n').map((l) => l.replace(/\r$/, '').length));
+  return { bare, longest };
+}
+
+test('chunk boundaries never change the verdict (random inputs, random splits)', async () => {
+  let seed = 42;
+  const rnd = (n: number) => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) % n);
+  const alphabet = ['a', 'b', '.', ' ', '\r\n', '\r\n', '\n', 'xxxxxxxxxxxxxxxxxxxx'];
+  for (let round = 0; round < 300; round++) {
+    let text = '';
+    const parts = 1 + rnd(60);
+    for (let k = 0; k < parts; k++) text += alphabet[rnd(alphabet.length)];
+    if (round % 3 === 0) text += '\r'.repeat(rnd(2)) + (rnd(2) ? 'z\r' : '');
+    const chunks: string[] = [];
+    for (let i = 0; i < text.length;) {
+      const len = 1 + rnd(9);
+      chunks.push(text.slice(i, i + len));
+      i += len;
+    }
+    const { g, text: out } = await run(chunks);
+    const ref = reference(text);
+    assert.equal(out, text, 'bytes pass through unchanged');
+    assert.equal(g.bareLineEndings, ref.bare, `bare endings in ${JSON.stringify(text)} split as ${JSON.stringify(chunks)}`);
+    if (!text.replace(/\r\n/g, '').includes('\r')) assert.equal(g.longestLine, ref.longest, `longest line in ${JSON.stringify(text)}`);
+  }
+});
