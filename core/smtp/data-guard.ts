@@ -58,7 +58,7 @@ export class DataGuard extends Transform {
       this.#endLine();
     }
     for (let i = start; i < chunk.length; i++) {
-      const b = chunk[i]!;
+      const b = chunk[i];
       if (b === CR) {
         if (i + 1 === chunk.length) {
           // Held back: the next chunk says whether it was CRLF.
