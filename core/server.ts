@@ -13,6 +13,7 @@ import { Spool } from './queue/spool.ts';
 import { ownsQueueId } from './queue/ids.ts';
 import { Runtime } from './runtime.ts';
 import { SmtpService } from './smtp/service.ts';
+import { Pop3Service } from './pop3/service.ts';
 import { loadTls } from './tls.ts';
 
 export interface ServerOptions {
@@ -40,6 +41,7 @@ export class PochtaServer {
   #spool?: Spool;
   #queue?: QueueRunner;
   #smtp?: SmtpService;
+  #pop3?: Pop3Service;
   #started = false;
   readonly #worker: { id: number; count: number };
 
@@ -77,9 +79,9 @@ export class PochtaServer {
     return this.#queue;
   }
 
-  /** Bound SMTP listeners: name → host and port (useful with port 0). */
+  /** Bound listeners (SMTP and POP3): name → host and port (useful with port 0). */
   addresses(): Record<string, { host: string; port: number }> {
-    return this.#smtp?.addresses() ?? {};
+    return { ...(this.#smtp?.addresses() ?? {}), ...(this.#pop3?.addresses() ?? {}) };
   }
 
   async #buildRuntime(loaded: LoadedConfig): Promise<Runtime> {
@@ -110,12 +112,18 @@ export class PochtaServer {
       tls, spool: this.#spool, queue: this.#queue, log: this.log, metrics: this.metrics, clock: this.clock, dns: this.dns,
       workerId: this.#worker.id,
     });
+    // POP3 maildrop locks live in memory: in multi-process mode only worker 1 serves POP3
+    // (the cluster then hands every POP3 connection to it).
+    if (this.#worker.id <= 1) {
+      this.#pop3 = new Pop3Service({ config: () => this.#loaded.config, runtime: () => this.runtime, tls, log: this.log, metrics: this.metrics });
+    }
     // Recovery first: it removes bodies that never got an envelope, which must not race with a
     // message arriving on a listener (its body exists before its envelope does).
     const { id: worker, count: workers } = this.#worker;
     await this.#queue.resume((qid) => ownsQueueId(qid, worker, workers));
     try {
       await this.#smtp.start();
+      await this.#pop3?.start();
     } catch (err) {
       await this.stop();
       throw err;
@@ -141,7 +149,8 @@ export class PochtaServer {
       return { ok: false, error };
     }
     const old = this.#runtime;
-    if (JSON.stringify(next.config.smtp.listeners) !== JSON.stringify(this.#loaded.config.smtp.listeners) || JSON.stringify(next.config.tls) !== JSON.stringify(this.#loaded.config.tls)) {
+    const same = (f: (c: typeof next.config) => unknown) => JSON.stringify(f(next.config)) === JSON.stringify(f(this.#loaded.config));
+    if (!same((c) => c.smtp.listeners) || !same((c) => c.pop3.listeners) || !same((c) => c.tls) || !same((c) => c.workers)) {
       this.log.warn({ event: 'config.reload_partial' }, 'listener or TLS changes take effect at the next restart');
     }
     this.#loaded = next;
@@ -156,6 +165,7 @@ export class PochtaServer {
     this.log.info({ event: 'server.stopping' }, 'stopping');
     if (this.#runtime) await this.#runtime.hooks.server.stopping.call({ hostname: this.config.hostname, dataDir: this.#loaded.dataDir }, {});
     await this.#smtp?.stop();
+    await this.#pop3?.stop();
     await this.#queue?.stop();
     await this.#runtime?.dispose();
     await this.kv.close();

@@ -548,6 +548,7 @@ smtp:
     mx: { kind: mx, host: ${LOOPBACK}, port: ${port} }
   maxConnectionsPerIp: 1000
   maxConnections: 5000
+pop3: { listeners: {} }
 queue:
   fsync: true
 plugins:

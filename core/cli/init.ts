@@ -24,6 +24,13 @@ smtp:
   maxMessageSize: 26214400      # bytes; larger gets 552 5.3.4
   bareLineEndings: reject       # or normalize (SMTP smuggling protection)
 
+pop3:
+  listeners:
+    # Mail clients reading mail: STLS before login (port 110 in production).
+    pop3: { tls: starttls, host: 127.0.0.1, port: 2110 }
+    # The same with implicit TLS (port 995 in production).
+    pop3s: { tls: implicit, host: 127.0.0.1, port: 2995 }
+
 tls: {}
   # cert: /etc/letsencrypt/live/mail.example.com/fullchain.pem
   # key: /etc/letsencrypt/live/mail.example.com/privkey.pem

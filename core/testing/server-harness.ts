@@ -41,6 +41,12 @@ export async function startTestServer(opts: TestServerOptions = {}) {
         submissions: { kind: 'submissions', host: '127.0.0.1', port: 0 },
       },
     },
+    pop3: {
+      listeners: {
+        pop3: { tls: 'starttls', host: '127.0.0.1', port: 0 },
+        pop3s: { tls: 'implicit', host: '127.0.0.1', port: 0 },
+      },
+    },
   };
   const tree = deepMerge(base, opts.config ?? {});
   await opts.setup?.(dataDir);
