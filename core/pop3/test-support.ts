@@ -7,13 +7,12 @@ import net from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import tls from 'node:tls';
-import { Writable } from 'node:stream';
 import { generate } from 'selfsigned';
 import authFile from '../../plugins/auth-file/index.ts';
 import maildir from '../../plugins/maildir/index.ts';
 import { addUser } from '../../test/helpers/mail.ts';
 import { RootSchema, type RootConfigInput } from '../config/schema.ts';
-import { createLogger } from '../log.ts';
+import { memoryLogger } from '../testing/memory-log.ts';
 import { Metrics } from '../metrics.ts';
 import { createPluginHarness } from '../testing/plugin-harness.ts';
 import { MAIL_STORE, INBOX, type MailStore } from '../store/mail-store.ts';
@@ -47,14 +46,7 @@ export async function createPop3World() {
   const store: MailStore = harness.services.get(MAIL_STORE);
   const tlsMaterial = await testTls();
   const services: Pop3Service[] = [];
-  const logs: Array<Record<string, unknown>> = [];
-  const sink = new Writable({
-    write(chunk: Buffer, _enc, cb) {
-      for (const l of chunk.toString().split('\n')) if (l) logs.push(JSON.parse(l));
-      cb();
-    },
-  });
-  const log = createLogger({ level: 'debug', destination: sink });
+  const { log, lines: logs } = memoryLogger();
   const metrics = new Metrics();
 
   return {

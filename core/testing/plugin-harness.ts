@@ -1,11 +1,10 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { Writable } from 'node:stream';
 import { systemClock, type Clock } from '../clock.ts';
 import { createResolver, type DnsResolver } from '../dns.ts';
 import { MemoryKv } from '../kv/memory.ts';
-import { createLogger } from '../log.ts';
+import { memoryLogger } from './memory-log.ts';
 import { Metrics } from '../metrics.ts';
 import type { PluginDefinition } from '../plugin.ts';
 import type { ResolvedPlugin } from '../plugin-loader.ts';
@@ -29,14 +28,7 @@ export interface HarnessOptions {
 export async function createPluginHarness(opts: HarnessOptions) {
   const dataDir = opts.dataDir ?? (await mkdtemp(path.join(tmpdir(), 'pochta-harness-')));
   const ownDir = !opts.dataDir;
-  const lines: Array<Record<string, unknown>> = [];
-  const sink = new Writable({
-    write(chunk: Buffer, _enc, cb) {
-      for (const l of chunk.toString().split('\n')) if (l) lines.push(JSON.parse(l));
-      cb();
-    },
-  });
-  const log = createLogger({ level: 'debug', destination: sink });
+  const { log, lines } = memoryLogger();
   const metrics = new Metrics();
   const clock = opts.clock ?? systemClock;
   const kv = new MemoryKv(clock);

@@ -1,9 +1,8 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { Writable } from 'node:stream';
 import { loadConfig } from '../config/load.ts';
-import { createLogger } from '../log.ts';
+import { memoryLogger } from './memory-log.ts';
 import { PochtaServer } from '../server.ts';
 import type { DnsResolver } from '../dns.ts';
 
@@ -23,13 +22,8 @@ export interface TestServerOptions {
  */
 export async function startTestServer(opts: TestServerOptions = {}) {
   const dataDir = opts.dataDir ?? (await mkdtemp(path.join(tmpdir(), 'pochta-test-')));
-  const logs: Array<Record<string, any>> = [];
-  const sink = new Writable({
-    write(chunk: Buffer, _e, cb) {
-      for (const l of chunk.toString().split('\n')) if (l) logs.push(JSON.parse(l));
-      cb();
-    },
-  });
+  const { log, lines: logs } = memoryLogger();
+
   const base = {
     hostname: 'mail.example.net',
     dataDir,
@@ -51,7 +45,7 @@ export async function startTestServer(opts: TestServerOptions = {}) {
   const tree = deepMerge(base, opts.config ?? {});
   await opts.setup?.(dataDir);
   const loaded = await loadConfig({ tree, cwd: dataDir, env: {} });
-  const server = new PochtaServer({ loaded, log: createLogger({ level: 'debug', destination: sink }), ...(opts.dns ? { dns: opts.dns } : {}) });
+  const server = new PochtaServer({ loaded, log, ...(opts.dns ? { dns: opts.dns } : {}) });
   await server.start();
   const addr = server.addresses();
   const port = (name: string) => {
