@@ -170,6 +170,7 @@ export class PochtaServer {
     await this.#runtime?.dispose();
     await this.kv.close();
     this.log.info({ event: 'server.stopped' }, 'stopped');
+    this.log.flush();
   }
 }
 
