@@ -70,6 +70,8 @@ export const QueueSchema = z.strictObject({
   retryMaxMs: z.number().int().min(1000).default(3_600_000).describe('Longest delay between retries.'),
   maxAgeMs: z.number().int().min(60_000).default(5 * 24 * 3_600_000).describe('Give up on a recipient this long after the message arrived.'),
   fsync: z.boolean().default(true).describe('fsync spool files and directories before answering 250. Only turn off for throw-away test setups.'),
+  memoryBodyBytes: z.number().int().min(0).max(16 * 1024 * 1024).default(128 * 1024)
+    .describe('Messages up to this size are held in memory while they are checked (and never written to the spool when delivered inline); larger ones are streamed to the spool file as they arrive.'),
   inlineDelivery: z.boolean().default(true)
     .describe('When every recipient is local, deliver before answering 250; the fsynced Maildir copies are then the durable copy and no spool entry is written. Anything not delivered at once is spooled as usual.'),
 });

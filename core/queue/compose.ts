@@ -1,6 +1,6 @@
-import { createReadStream } from 'node:fs';
 import { Readable, Transform, type TransformCallback } from 'node:stream';
 import type { HeaderEdit } from '../smtp/types.ts';
+import { bodyStream, type MessageBody } from './body.ts';
 
 /** The header lines to put before the spooled bytes: every `add` edit, in order, CRLF-terminated. */
 export function headerPrefix(edits: readonly HeaderEdit[]): Buffer {
@@ -61,8 +61,8 @@ export class HeaderFilter extends Transform {
 }
 
 /** The message as delivered: added headers, then the spooled bytes minus removed headers. */
-export function composeMessage(prefix: Buffer, bodyPath: string, remove: readonly string[] = []): Readable {
-  const body = createReadStream(bodyPath);
+export function composeMessage(prefix: Buffer, message: MessageBody, remove: readonly string[] = []): Readable {
+  const body = bodyStream(message);
   let source: Readable = body;
   if (remove.length) {
     const filter = new HeaderFilter(remove);

@@ -6,6 +6,7 @@ import { headerPrefix, removedHeaders } from './compose.ts';
 import { isFinal, type SpoolEnvelope, type SpoolRecipient } from './envelope.ts';
 import type { Spool } from './spool.ts';
 import type { LocalDelivery } from './types.ts';
+import type { MessageBody } from './body.ts';
 
 export interface RunnerOptions {
   concurrency: number;
@@ -135,13 +136,13 @@ export class QueueRunner {
    * message needs no spool entry at all (fewer writes and fsyncs per message). Otherwise the
    * caller spools the envelope, states included, and the runner takes over.
    */
-  async deliverInline(env: SpoolEnvelope): Promise<boolean> {
+  async deliverInline(env: SpoolEnvelope, body: MessageBody): Promise<boolean> {
     if (this.#stopped || !env.recipients.every((r) => r.target.kind === 'local')) return false;
-    for (const r of env.recipients) await this.#deliverLocal(env, r);
+    for (const r of env.recipients) await this.#deliverLocal(env, r, body);
     return env.recipients.every((r) => r.state === 'delivered');
   }
 
-  async #deliverLocal(env: SpoolEnvelope, r: SpoolRecipient): Promise<void> {
+  async #deliverLocal(env: SpoolEnvelope, r: SpoolRecipient, body: MessageBody = { kind: 'file', path: this.spool.bodyPath(env.id) }): Promise<void> {
     if (r.target.kind !== 'local') return;
     const job: LocalDelivery = {
       queueId: env.id,
@@ -151,7 +152,7 @@ export class QueueRunner {
       ...(r.target.folder ? { folder: r.target.folder } : env.quarantine ? { folder: 'Junk' } : {}),
       headerPrefix: headerPrefix(env.headerEdits),
       removeHeaders: removedHeaders(env.headerEdits),
-      bodyPath: this.spool.bodyPath(env.id),
+      body,
       size: env.size,
     };
     const log = this.log.child({ queueId: env.id });

@@ -1,4 +1,5 @@
 import type { Reply } from '../verdict.ts';
+import type { MessageBody } from './body.ts';
 
 /** One local recipient's delivery, as the delivery.local hook sees it. */
 export interface LocalDelivery {
@@ -14,8 +15,8 @@ export interface LocalDelivery {
   readonly headerPrefix: Buffer;
   /** Header names the transaction removed; a delivery agent drops these lines from the top-level header. */
   readonly removeHeaders: readonly string[];
-  /** The spooled message file, with the Received header already at its top. */
-  readonly bodyPath: string;
+  /** The received message (in memory or in the spool file), with the Received header at its top. */
+  readonly body: MessageBody;
   readonly size: number;
 }
 

@@ -13,7 +13,8 @@ import type { TlsMaterial } from '../tls.ts';
 import type { Spool } from '../queue/spool.ts';
 import type { QueueRunner } from '../queue/runner.ts';
 import { QueueIdFactory } from '../queue/ids.ts';
-import { fileSink } from '../queue/file-sink.ts';
+import { SpillSink } from '../queue/spill-sink.ts';
+import type { MessageBody } from '../queue/body.ts';
 import { REMOTE_DELIVERY } from '../queue/remote.ts';
 import type { DeliveryTarget, Reply } from '../verdict.ts';
 import { REPLY, replyText, withText } from './codes.ts';
@@ -348,7 +349,7 @@ export class SmtpService {
     }
     const s = tx.session;
     const spool = d.spool;
-    const body = await spool.createBody(tx.id);
+    const sink = new SpillSink(cfg.queue.memoryBodyBytes, () => spool.createBody(tx.id));
     let committed = false;
     try {
       const received = receivedHeader({
@@ -365,14 +366,13 @@ export class SmtpService {
         date: new Date(d.clock.now()),
       });
       const head = Buffer.from(received, 'utf8');
-      await body.write(head);
+      sink.write(head);
       const guard = new DataGuard({
         maxLineLength: cfg.smtp.maxLineLength,
         maxBytes: cfg.smtp.maxMessageSize,
         normalize: cfg.smtp.bareLineEndings === 'normalize',
         onBytes: (n) => this.#gcPacer.note(n),
       });
-      const sink = fileSink(body, head.length);
       await pipeline(stream, guard, sink);
       const progress = lib[PROGRESS];
       if (progress) progress.at = Date.now();
@@ -386,7 +386,8 @@ export class SmtpService {
       if (guard.bareLineEndings && cfg.smtp.bareLineEndings === 'reject') fail(REPLY.bareLineEnding, 'bare_line_ending');
       if (guard.lineTooLong) fail(withText(REPLY.lineTooLong, `Message contains a line longer than ${cfg.smtp.maxLineLength} octets (RFC 5322 section 2.1.1)`), 'line_too_long');
       const size = head.length + guard.bytesOut;
-      tx.message = new Spooled(spool.bodyPath(tx.id), size);
+      const body: MessageBody = sink.spilled ? { kind: 'file', path: spool.bodyPath(tx.id) } : { kind: 'memory', bytes: sink.bytes() };
+      tx.message = new Spooled(body, size);
       const hooks = this.#rt(s).hooks;
       const mv = (await hooks.smtp.message.call(tx, tx.message, tx.callTrace())) ?? { kind: 'accept' as const };
       if (mv.kind === 'reject' || mv.kind === 'tempfail') fail(mv.reply, `message_${mv.kind}`);
@@ -406,7 +407,7 @@ export class SmtpService {
         return replyText(qv.reply ?? withText(REPLY.ok, `Ok: queued as ${tx.id}`));
       }
       const env = toEnvelope(tx, size, d.clock.now(), mv.kind === 'quarantine' ? mv.reason : undefined);
-      if (cfg.queue.inlineDelivery && (await d.queue.deliverInline(env))) {
+      if (cfg.queue.inlineDelivery && (await d.queue.deliverInline(env, body))) {
         tx.outcome = mv.kind === 'quarantine' ? 'quarantined' : 'delivered';
         s.transactionCount++;
         const reply = withText(REPLY.ok, `Ok: delivered as ${tx.id}`);
@@ -414,7 +415,13 @@ export class SmtpService {
         d.metrics.inc('smtp_messages_total', { result: tx.outcome });
         return replyText(reply);
       }
-      await spool.commit(env, body);
+      let fh = sink.handle;
+      if (!fh) {
+        // Small message held in memory: it goes to disk now, and is fsynced there before the 250.
+        fh = await spool.createBody(tx.id);
+        await fh.write(body.kind === 'memory' ? body.bytes : Buffer.alloc(0));
+      }
+      await spool.commit(env, fh);
       committed = true;
       tx.outcome = mv.kind === 'quarantine' ? 'quarantined' : 'queued';
       s.transactionCount++;
@@ -429,8 +436,8 @@ export class SmtpService {
       d.metrics.inc('smtp_messages_total', { result: 'error' });
       throw smtpError(REPLY.noQueue);
     } finally {
-      // Refused, discarded, taken over by a queue plugin, or failed: the spool file goes.
-      if (!committed) await spool.abandon(tx.id, body);
+      // Refused, discarded, delivered inline, taken over by a queue plugin, or failed: the spool file goes.
+      if (!committed && sink.spilled) await spool.abandon(tx.id, sink.handle);
       (lib as unknown as Record<symbol, Transaction | undefined>)[TX] = undefined;
     }
   }

@@ -1,4 +1,3 @@
-import { createReadStream } from 'node:fs';
 import type { Readable } from 'node:stream';
 import type { Logger } from '../log.ts';
 import { SlotStore } from '../slots.ts';
@@ -6,7 +5,8 @@ import type { TraceEntry, CallTrace } from '../hook-runner.ts';
 import type {
   AcceptedRecipient, Evidence, HeaderEdit, ListenerInfo, MailFrom, SmtpSession, SmtpTransaction, SpooledMessage,
 } from './types.ts';
-import { readHeaderSection } from './headers.ts';
+import { parseHeaderSection, readHeaderSection } from './headers.ts';
+import { bodyStream, type MessageBody } from '../queue/body.ts';
 
 export interface SessionInit {
   id: string;
@@ -64,13 +64,14 @@ export class Session implements SmtpSession {
 
 export class Spooled implements SpooledMessage {
   #headers?: Promise<Array<{ name: string; value: string }>>;
-  constructor(readonly path: string, readonly size: number) {}
+  constructor(readonly body: MessageBody, readonly size: number) {}
   headers() {
-    this.#headers ??= readHeaderSection(this.path);
+    const b = this.body;
+    this.#headers ??= b.kind === 'file' ? readHeaderSection(b.path) : Promise.resolve(parseHeaderSection(b.bytes.subarray(0, 256 * 1024).toString('utf8')));
     return this.#headers;
   }
   stream(): Readable {
-    return createReadStream(this.path);
+    return bodyStream(this.body);
   }
 }
 

@@ -84,8 +84,6 @@ export type HeaderEdit =
 export interface SpooledMessage {
   /** Bytes as received (with the Received header the core adds). */
   readonly size: number;
-  /** The spool file. Read-only for plugins. */
-  readonly path: string;
   /** The header section, unfolded, parsed once on first use. */
   headers(): Promise<ReadonlyArray<{ name: string; value: string }>>;
   /** A fresh stream of the raw message. */

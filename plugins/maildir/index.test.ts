@@ -15,7 +15,7 @@ async function setup(t: { after: (fn: () => Promise<void>) => void }, config: Re
   await fsp.writeFile(spool, 'Received: from x\r\nX-Spam: old\r\n\tcontinued\r\nSubject: hi\r\n\r\nX-Spam: in body\r\n');
   const job = (over: Partial<LocalDelivery> = {}): LocalDelivery => ({
     queueId: 'Q1', mailFrom: 'a@example.org', recipient: 'alice@example.test', user: 'alice@example.test',
-    headerPrefix: Buffer.from('X-Added: yes\r\n'), removeHeaders: [], bodyPath: spool, size: 0, ...over,
+    headerPrefix: Buffer.from('X-Added: yes\r\n'), removeHeaders: [], body: { kind: 'file', path: spool }, size: 0, ...over,
   });
   const deliver = (j: LocalDelivery) => h.hooks.delivery.local.call(j, {});
   return { h, job, deliver, store: h.services.get(MAIL_STORE) };
@@ -53,5 +53,5 @@ test('quarantine goes to Junk, re-created if the user deleted it; with autocreat
 test('a user id the store cannot hold fails permanently; a missing spool file is retried', async (t) => {
   const { job, deliver } = await setup(t);
   assert.equal((await deliver(job({ user: '../escape@example.test' })))?.kind, 'permfail');
-  assert.equal((await deliver(job({ bodyPath: '/nonexistent/spool' })))?.kind, 'tempfail');
+  assert.equal((await deliver(job({ body: { kind: 'file', path: '/nonexistent/spool' } })))?.kind, 'tempfail');
 });

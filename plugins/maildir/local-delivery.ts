@@ -31,8 +31,8 @@ export async function deliverLocal(store: MailStore, job: LocalDelivery, options
   // A fresh source per attempt: a stream can be read once.
   const source = (): MessageSource =>
     job.removeHeaders.length > 0
-      ? { stream: composeMessage(prefix, job.bodyPath, job.removeHeaders) }
-      : { prefix, path: job.bodyPath };
+      ? { stream: composeMessage(prefix, job.body, job.removeHeaders) }
+      : job.body.kind === 'file' ? { prefix, path: job.body.path } : Buffer.concat([prefix, job.body.bytes]);
   let folder = job.folder ?? INBOX;
   try {
     folder = canonicalFolderName(folder);
