@@ -29,7 +29,7 @@ export class SpillSink extends Writable {
   /** The whole message when it stayed in memory. */
   bytes(): Buffer {
     if (this.#opened) throw new Error('message is in a file');
-    return this.#chunks.length === 1 ? this.#chunks[0]! : Buffer.concat(this.#chunks, this.#size);
+    return this.#chunks.length === 1 ? this.#chunks[0] : Buffer.concat(this.#chunks, this.#size);
   }
 
   override _writev(chunks: Array<{ chunk: Buffer }>, cb: (err?: Error | null) => void): void {
