@@ -142,3 +142,23 @@ describe('connection limits and timeouts', () => {
     }
   });
 });
+
+describe('total connection limit', () => {
+  let t: Awaited<ReturnType<typeof startTestServer>>;
+  before(async () => {
+    t = await startTestServer({ config: { smtp: { maxConnections: 2, maxConnectionsPerIp: 100 }, plugins: {} } });
+  });
+  after(async () => t.close());
+
+  test('connections over smtp.maxConnections (all listeners together) get 421 4.7.0', async () => {
+    const a = await Dialogue.connect(t.port('mx'));
+    const b = await Dialogue.connect(t.port('submission'));
+    assert.match(await a.reply(), /^220 /);
+    assert.match(await b.reply(), /^220 /);
+    const c = await Dialogue.connect(t.port('mx'));
+    assert.match(await c.reply(), /^421 4\.7\.0 Too many connections/);
+    assert.equal(await c.waitClosed(), true);
+    a.close();
+    b.close();
+  });
+});
