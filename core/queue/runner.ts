@@ -24,6 +24,8 @@ export class QueueRunner {
   readonly #ready: string[] = [];
   /** Envelopes handed over with enqueue (just committed): no need to read them back from disk. */
   readonly #known = new Map<string, SpoolEnvelope>();
+  /** Resumed at start: local recipients are tried at once, whatever their next attempt time (a restart often fixed the cause). */
+  readonly #dueNow = new Set<string>();
   readonly #queued = new Set<string>();
   readonly #inFlight = new Map<string, Promise<void>>();
   readonly #timers = new Map<string, NodeJS.Timeout>();
@@ -43,7 +45,10 @@ export class QueueRunner {
     const { ids, orphans, corrupt } = await this.spool.recover(owns);
     if (orphans) this.log.info({ event: 'queue.orphans_removed', count: orphans }, 'removed message bodies that were never acknowledged');
     for (const id of corrupt) this.log.error({ event: 'queue.corrupt', queueId: id }, 'envelope without a body; left in place for inspection');
-    for (const id of ids) this.enqueue(id);
+    for (const id of ids) {
+      this.#dueNow.add(id);
+      this.enqueue(id);
+    }
     if (ids.length) this.log.info({ event: 'queue.resumed', count: ids.length }, 'resumed pending messages');
     return ids.length;
   }
@@ -111,10 +116,11 @@ export class QueueRunner {
     const env = this.#known.get(id) ?? (await this.spool.readEnvelope(id));
     this.#known.delete(id);
     const now = this.clock.now();
+    const dueNow = this.#dueNow.delete(id);
     let changed = false;
     for (const r of env.recipients) {
       if (isFinal(r) || r.target.kind !== 'local') continue;
-      if ((r.nextAttemptAt ?? 0) > now) continue;
+      if (!dueNow && (r.nextAttemptAt ?? 0) > now) continue;
       await this.#deliverLocal(env, r);
       changed = true;
     }
@@ -191,6 +197,7 @@ export class QueueRunner {
     this.#ready.length = 0;
     this.#queued.clear();
     this.#known.clear();
+    this.#dueNow.clear();
     await Promise.allSettled([...this.#inFlight.values()]);
   }
 }

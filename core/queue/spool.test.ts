@@ -101,3 +101,30 @@ test('recover() touches only the ids it owns: another worker\'s body in progress
     await rm(dir, { recursive: true, force: true });
   }
 });
+
+test('at start, deferred local recipients are retried at once rather than at their next attempt time', async () => {
+  const id = newQueueId(Date.now());
+  const t = await startTestServer({
+    config: { plugins: { maildir: {} } },
+    setup: async (dir) => {
+      await mkdir(path.join(dir, 'queue'), { recursive: true });
+      await writeFile(path.join(dir, 'queue', `${id}.msg`), 'Subject: deferred before a restart\r\n\r\nbody\r\n');
+      const e = env(id);
+      e.recipients[0] = { address: 'late@resume.test', target: { kind: 'local', user: 'late@resume.test' }, state: 'pending', attempts: 1, nextAttemptAt: Date.now() + 3_600_000, lastError: 'before the restart' };
+      await writeFile(path.join(dir, 'queue', `${id}.env`), JSON.stringify(e));
+    },
+  });
+  try {
+    const newDir = path.join(t.dataDir, 'mail', 'resume.test', 'late', 'new');
+    let found: string[] = [];
+    for (let i = 0; i < 200 && found.length === 0; i++) {
+      found = await readdir(newDir).catch(() => []);
+      if (!found.length) await new Promise((r) => setTimeout(r, 25));
+    }
+    assert.equal(found.length, 1, 'delivered right after the restart');
+    for (let i = 0; i < 200 && (await readdir(path.join(t.dataDir, 'queue'))).length; i++) await new Promise((r) => setTimeout(r, 25));
+    assert.deepEqual(await readdir(path.join(t.dataDir, 'queue')), [], 'spool entry removed');
+  } finally {
+    await t.close();
+  }
+});
