@@ -50,14 +50,13 @@ function asDefinition(mod: unknown): PluginDefinition | undefined {
 
 /** Load one module for a plugin entry. */
 async function loadModule(name: string, moduleSpec: string | undefined, baseDir: string): Promise<{ def: PluginDefinition; origin: string }> {
-  const attempts: Array<{ spec: string; origin: string; load: () => Promise<unknown> }> = [];
-  if (moduleSpec) attempts.push({ spec: moduleSpec, origin: moduleSpec, load: () => importFrom(moduleSpec, baseDir) });
-  else {
-    const b = builtinPath(name);
-    if (b) attempts.push({ spec: b, origin: 'built-in', load: () => import(pathToFileURL(b).href) });
-    else attempts.push({ spec: `pochta-plugin-${name}`, origin: `pochta-plugin-${name}`, load: () => importFrom(`pochta-plugin-${name}`, baseDir) });
-  }
-  const a = attempts[0];
+  // Where the module comes from: an explicit `module`, a built-in folder, or the npm convention.
+  const builtin = moduleSpec ? undefined : builtinPath(name);
+  const a: { spec: string; origin: string; load: () => Promise<unknown> } = moduleSpec
+    ? { spec: moduleSpec, origin: moduleSpec, load: () => importFrom(moduleSpec, baseDir) }
+    : builtin
+      ? { spec: builtin, origin: 'built-in', load: () => import(pathToFileURL(builtin).href) }
+      : { spec: `pochta-plugin-${name}`, origin: `pochta-plugin-${name}`, load: () => importFrom(`pochta-plugin-${name}`, baseDir) };
   let mod: unknown;
   try {
     mod = await a.load();

@@ -14,14 +14,16 @@ export async function startCommand(opts: GlobalOpts): Promise<void> {
     ? { id: Number(process.env[WORKER_ID_ENV]), count: Number(process.env[WORKER_COUNT_ENV]) }
     : undefined;
   const server = new PochtaServer({ loaded, ...(worker ? { worker } : {}) });
-  await server.start();
   // In multi-process mode the primary owns the pid file.
   const pidFile = worker ? undefined : path.join(server.loaded.dataDir, 'pochta.pid');
-  if (pidFile) await writeFile(pidFile, `${process.pid}\n`);
+  // Signal handlers go in before start: a SIGHUP's default action would kill the process, and
+  // the listeners are reachable before start() returns. Signals wait for the start to finish.
+  const started = server.start();
   let stopping = false;
   const stop = async (signal: string) => {
     if (stopping) return;
     stopping = true;
+    await started.catch(() => undefined);
     server.log.info({ event: 'server.signal', signal }, `received ${signal}`);
     const force = setTimeout(() => process.exit(1), 15_000);
     force.unref();
@@ -32,8 +34,10 @@ export async function startCommand(opts: GlobalOpts): Promise<void> {
   process.on('SIGTERM', () => void stop('SIGTERM'));
   process.on('SIGINT', () => void stop('SIGINT'));
   process.on('SIGHUP', () => {
-    void server.reload().then((r) => {
+    void started.then(() => server.reload()).then((r) => {
       if (!r.ok) server.log.error({ event: 'config.reload_failed' }, r.error);
-    });
+    }, () => undefined);
   });
+  await started;
+  if (pidFile) await writeFile(pidFile, `${process.pid}\n`);
 }

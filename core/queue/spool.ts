@@ -3,7 +3,7 @@ import { mkdir, open, readdir, readFile, rename, rm, unlink, writeFile, type Fil
 import path from 'node:path';
 import type { SpoolEnvelope } from './envelope.ts';
 import { QUEUE_ID } from './ids.ts';
-import { DirSyncer } from './dir-sync.ts';
+import { DirSyncs } from '../fs/dir-syncs.ts';
 
 /**
  * The durable spool. Each message is one body file `<id>.msg` and one envelope `<id>.env` in the
@@ -29,12 +29,11 @@ async function unlinkIfExists(p: string): Promise<void> {
 export class Spool {
   readonly dir: string;
   readonly #fsync: boolean;
-  readonly #dirSync: DirSyncer;
+  readonly #dirSyncs = new DirSyncs({ open });
 
   constructor(dataDir: string, opts: { fsync?: boolean } = {}) {
     this.dir = path.join(dataDir, 'queue');
     this.#fsync = opts.fsync ?? true;
-    this.#dirSync = new DirSyncer(this.dir);
   }
 
   async open(): Promise<void> {
@@ -67,7 +66,7 @@ export class Spool {
       await fh.close();
     }
     await rename(tmp, this.envPath(env.id));
-    if (this.#fsync) await this.#dirSync.sync();
+    if (this.#fsync) await this.#dirSyncs.sync(this.dir);
   }
 
   /** Drop a message that was never acknowledged. */

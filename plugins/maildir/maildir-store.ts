@@ -24,7 +24,7 @@ import type {
 } from '../../core/store/mail-store.ts';
 import { INBOX } from '../../core/store/mail-store.ts';
 import { writeMessage } from './deliver.ts';
-import { DirSyncs } from './dir-sync.ts';
+import { DirSyncs } from '../../core/fs/dir-syncs.ts';
 import { DEFAULT_DOTLOCK, type DotlockOptions } from './dotlock.ts';
 import { DELIMITER, canonicalFolderName, folderDir, isInferior } from './folder-name.ts';
 import { FolderCache, type Mailbox } from './folder-cache.ts';

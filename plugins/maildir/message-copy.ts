@@ -7,7 +7,7 @@
 import path from 'node:path';
 import type { CopyResult } from '../../core/store/mail-store.ts';
 import { writeMessage } from './deliver.ts';
-import type { DirSyncs } from './dir-sync.ts';
+import type { DirSyncs } from '../../core/fs/dir-syncs.ts';
 import { curName } from './filename.ts';
 import type { FolderState, NewFile } from './folder-state.ts';
 import { type FsPort, isErrno } from './fs-port.ts';

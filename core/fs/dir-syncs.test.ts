@@ -1,7 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { DirSyncs } from './dir-sync.ts';
-import type { FsPort } from './fs-port.ts';
+import { DirSyncs, type DirFs } from './dir-syncs.ts';
 
 /** A file-system port whose directory fsyncs finish only when the test says so. */
 function fakeFs() {
@@ -20,7 +19,7 @@ function fakeFs() {
         },
       };
     },
-  } as unknown as FsPort;
+  } as unknown as DirFs;
   const finishSync = async (): Promise<void> => {
     const next = pending.shift();
     assert.ok(next, 'a fsync is running');
@@ -59,4 +58,13 @@ test('a caller waits for a directory fsync that started after its call; callers 
   assert.equal(pending.length, 1);
   await finishSync();
   await later;
+});
+
+test('a failing fsync rejects its callers, and the next call tries again', async () => {
+  let fail = true;
+  const fs = { open: async () => ({ sync: async () => { if (fail) throw new Error('EIO'); }, close: async () => {} }) } as DirFs;
+  const syncs = new DirSyncs(fs);
+  await assert.rejects(syncs.sync('/q'), /EIO/);
+  fail = false;
+  await syncs.sync('/q');
 });

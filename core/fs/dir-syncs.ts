@@ -1,12 +1,19 @@
 /**
- * Group commit for directory fsyncs (one per directory: a folder's new/ or cur/). A rename survives a
+ * Group commit for directory fsyncs, one state per directory (the spool directory, a Maildir
+ * folder's new/ or cur/). A rename survives a
  * crash once a fsync of its directory that STARTED after the rename has finished; callers that arrive
  * while one is running share the next one. Under load, N deliveries into one folder cost about two
  * directory fsyncs instead of N, and the directory stays open while fsyncs follow each other.
  */
-import type { FsPort } from './fs-port.ts';
+/** What the syncer needs of a file system: node:fs/promises, or a test double. */
+export interface DirFs {
+  open(path: string, flags: 'r'): Promise<Handle>;
+}
 
-type Handle = Awaited<ReturnType<FsPort['open']>>;
+interface Handle {
+  sync(): Promise<void>;
+  close(): Promise<void>;
+}
 
 interface DirState {
   running: Promise<void> | undefined;
@@ -17,7 +24,7 @@ interface DirState {
 export class DirSyncs {
   private readonly dirs = new Map<string, DirState>();
 
-  constructor(private readonly fs: FsPort) {}
+  constructor(private readonly fs: DirFs) {}
 
   /** Resolves once a fsync of `dir` that started after this call has completed. */
   sync(dir: string): Promise<void> {
