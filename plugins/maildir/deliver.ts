@@ -46,7 +46,7 @@ export async function deliver(
 
 /**
  * deliver() without the final fsync of new/ (or cur/): the caller syncs the directory, so that
- * concurrent deliveries into one folder can share that fsync (dir-sync.ts). Until then a crash may
+ * concurrent deliveries into one folder can share that fsync (core/fs/dir-syncs.ts). Until then a crash may
  * lose the rename (the file then stays in tmp/). Steps that do not depend on each other overlap: the
  * tmp/ file is created while the source opens and reads its first chunk, and the source is closed
  * while the file is fsynced.
