@@ -17,6 +17,7 @@ import { NotifyHook, VerdictHook, type HookEnv, type HookSpec } from './hook-run
 import type { DisconnectInfo, HeloInfo, MailFrom, QueueInfo, Recipient, SmtpSession, SmtpTransaction, SpooledMessage } from './smtp/types.ts';
 import type { AuthAttempt, AuthVerdict, Credentials, LoginInfo } from './auth/types.ts';
 import type { DeliveryEvent, DeliveryResult, LocalDelivery } from './queue/types.ts';
+import type { OutboundEvent } from './queue/remote.ts';
 
 export interface ServerInfo {
   readonly hostname: string;
@@ -141,6 +142,14 @@ export function createHooks(env: HookEnv) {
       deferred: new NotifyHook<DeliveryEvent, Record<string, never>>('delivery.deferred', 'A delivery attempt failed temporarily and will be retried. Notification.', env),
       /** A recipient failed permanently. */
       failed: new NotifyHook<DeliveryEvent, Record<string, never>>('delivery.failed', 'A recipient failed permanently (or ran out of retries). Notification.', env),
+    }),
+    outbound: Object.freeze({
+      /** A remote recipient was accepted by the next hop. */
+      delivered: new NotifyHook<OutboundEvent, Record<string, never>>('outbound.delivered', 'A remote recipient was accepted by the next hop (reply and MX host in the event). Notification.', env),
+      /** A remote delivery attempt failed temporarily; the recipient stays queued. */
+      deferred: new NotifyHook<OutboundEvent, Record<string, never>>('outbound.deferred', 'A remote delivery attempt failed temporarily; the recipient stays queued until nextAttemptAt. Notification.', env),
+      /** A remote recipient failed for good (5xx, or out of retries); a bounce goes to the sender unless NOTIFY says otherwise. */
+      bounced: new NotifyHook<OutboundEvent, Record<string, never>>('outbound.bounced', 'A remote recipient failed for good (5xx, or out of retries); a bounce goes to the sender unless NOTIFY=NEVER or the sender is null. Notification.', env),
     }),
   });
 }

@@ -9,5 +9,9 @@ export interface KeyValueStore {
   /** Add `by` and return the new value; the ttl applies when the key is created. */
   incr(key: string, by?: number, ttlMs?: number): Promise<number>;
   del(key: string): Promise<void>;
+  /** Send a message to every subscriber of the channel (in every process when the store is shared). */
+  publish(channel: string, message: string): Promise<void>;
+  /** Listen on a channel; resolves once listening, to the function that stops it. */
+  subscribe(channel: string, listener: (message: string) => void): Promise<() => Promise<void>>;
   close(): Promise<void>;
 }

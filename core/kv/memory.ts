@@ -4,6 +4,7 @@ import type { KeyValueStore } from './kv.ts';
 /** The embedded default: one process, expiry checked on read plus a periodic sweep. */
 export class MemoryKv implements KeyValueStore {
   readonly #data = new Map<string, { value: string; expires: number }>();
+  readonly #channels = new Map<string, Set<(message: string) => void>>();
   readonly #clock: Clock;
   readonly #sweep: NodeJS.Timeout;
 
@@ -48,8 +49,26 @@ export class MemoryKv implements KeyValueStore {
     this.#data.delete(key);
   }
 
+  async publish(channel: string, message: string) {
+    // Delivered asynchronously, as a networked store would: a publisher never runs listeners inline.
+    const set = this.#channels.get(channel);
+    if (!set?.size) return;
+    for (const l of [...set]) queueMicrotask(() => l(message));
+  }
+
+  async subscribe(channel: string, listener: (message: string) => void) {
+    let set = this.#channels.get(channel);
+    if (!set) this.#channels.set(channel, (set = new Set()));
+    set.add(listener);
+    return async () => {
+      set.delete(listener);
+      if (!set.size) this.#channels.delete(channel);
+    };
+  }
+
   async close() {
     clearInterval(this.#sweep);
+    this.#channels.clear();
     this.#data.clear();
   }
 }

@@ -26,6 +26,7 @@ import { ADAPTER, PROGRESS, installPatches, type PatchAdapter, type Progress } f
 import { receivedHeader } from './received.ts';
 import { Session, Spooled, Transaction } from './session.ts';
 import { logTransaction, toEnvelope } from './transaction-record.ts';
+import { quarantineFromEvidence, tagHeaders, TAG_HEADER } from '../policy/action.ts';
 import type { ListenerInfo } from './types.ts';
 
 const SESSION = Symbol('pochta.session');
@@ -389,7 +390,7 @@ export class SmtpService {
       const body: MessageBody = sink.spilled ? { kind: 'file', path: spool.bodyPath(tx.id) } : { kind: 'memory', bytes: sink.bytes() };
       tx.message = new Spooled(body, size);
       const hooks = this.#rt(s).hooks;
-      const mv = (await hooks.smtp.message.call(tx, tx.message, tx.callTrace())) ?? { kind: 'accept' as const };
+      const mv = (await hooks.smtp.message.call(tx, tx.message, tx.callTrace())) ?? quarantineFromEvidence(tx.evidence) ?? { kind: 'accept' as const };
       if (mv.kind === 'reject' || mv.kind === 'tempfail') fail(mv.reply, `message_${mv.kind}`);
       if (mv.kind === 'discard') {
         tx.outcome = 'discarded';
@@ -398,6 +399,7 @@ export class SmtpService {
         d.metrics.inc('smtp_messages_total', { result: 'discarded' });
         return replyText(withText(REPLY.ok, `Ok: queued as ${tx.id}`));
       }
+      for (const v of tagHeaders(tx.evidence)) tx.addHeader(TAG_HEADER, v);
       const qv = await hooks.smtp.queue.call(tx, { verdict: mv }, tx.callTrace());
       if (qv && qv.kind !== 'accept') fail(qv.reply, `queue_${qv.kind}`);
       if (qv?.kind === 'accept') {

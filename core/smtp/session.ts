@@ -30,6 +30,7 @@ export class Session implements SmtpSession {
   readonly localPort: number;
   readonly openedAt: number;
   readonly slots = new SlotStore();
+  readonly evidence: Evidence[] = [];
   readonly log: Logger;
   secure: boolean;
   tls?: { protocol?: string; cipher?: string };
@@ -88,6 +89,7 @@ export class Transaction implements SmtpTransaction {
 
   constructor(readonly id: string, readonly session: Session, readonly mailFrom: MailFrom) {
     this.log = session.log.child({ queueId: id });
+    if (session.evidence.length) this.evidence.push(...session.evidence);
   }
 
   addHeader(name: string, value: string): void {

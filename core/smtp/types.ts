@@ -37,6 +37,8 @@ export interface SmtpSession {
   /** Let this session relay (the relay-acl plugin calls this for trusted networks and authenticated users). */
   allowRelay(reason: string): void;
   readonly slots: SlotStore;
+  /** Evidence recorded before MAIL FROM (connect, HELO checks); every transaction starts with a copy. */
+  readonly evidence: Evidence[];
   readonly log: Logger;
   /** Transactions completed on this connection so far. */
   readonly transactionCount: number;
@@ -73,6 +75,12 @@ export interface Evidence {
   result: string;
   score?: number;
   reason?: string;
+  /**
+   * What the check asked for (its `action` option) when it did not answer a verdict itself:
+   * `quarantine` makes the core deliver to Junk unless a later verdict says otherwise; `tag` and
+   * `ignore` are recorded only. See core/policy/action.ts.
+   */
+  action?: 'quarantine' | 'tag' | 'ignore';
 }
 
 /** A header to add to or remove from the message; applied once, at delivery. */
