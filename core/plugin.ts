@@ -41,6 +41,12 @@ export interface PluginContext<C> {
   resolvePath(p: string): string;
   /** Aborted when the plugin is disposed (reload or stop). */
   readonly signal: AbortSignal;
+  /**
+   * Hooks a plugin may CALL because it drives that stage itself: the outbound engine asks
+   * outbound.route, outbound.tlsPolicy and outbound.beforeAttempt for each destination. Every
+   * other hook is called by the core only.
+   */
+  readonly drives: { readonly outbound: Pick<Hooks['outbound'], 'route' | 'tlsPolicy' | 'beforeAttempt'> };
 }
 
 /** What a plugin's CLI commands get: no hooks, no services, the plugin's own config. */

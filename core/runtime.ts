@@ -81,6 +81,7 @@ export class Runtime {
         server: { hostname: env.hostname, dataDir: env.dataDir },
         resolvePath: (x) => path.resolve(env.dataDir, x),
         signal: ac.signal,
+        drives: { outbound: { route: this.hooks.outbound.route, tlsPolicy: this.hooks.outbound.tlsPolicy, beforeAttempt: this.hooks.outbound.beforeAttempt } },
       };
       let dispose: Dispose | void;
       try {

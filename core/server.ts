@@ -5,15 +5,25 @@ import { loadConfig, type LoadedConfig, type LoadOptions } from './config/load.t
 import { createResolver, type DnsResolver } from './dns.ts';
 import type { KeyValueStore } from './kv/kv.ts';
 import { MemoryKv } from './kv/memory.ts';
+import { RedisKv } from './kv/redis.ts';
 import { createLogger, type Logger } from './log.ts';
 import { Metrics } from './metrics.ts';
 import { resolvePlugins } from './plugin-loader.ts';
 import { QueueRunner } from './queue/runner.ts';
 import { Spool } from './queue/spool.ts';
-import { ownsQueueId } from './queue/ids.ts';
+import { ownsQueueId, QueueIdFactory } from './queue/ids.ts';
+import { LiveQueueAdmin } from './queue/admin.ts';
+import { ControlServer, controlSocketPath } from './queue/control.ts';
+import { DsnNotifier } from './dsn/notifier.ts';
+import { submitMessage } from './submit/submit.ts';
+import type { SubmitRequest, SubmitResult } from './submit/types.ts';
 import { Runtime } from './runtime.ts';
 import { SmtpService } from './smtp/service.ts';
 import { Pop3Service } from './pop3/service.ts';
+import { ImapService } from './imap/service.ts';
+import { startNotifyRelay, type NotifyRelay } from './imap/notify-relay.ts';
+import { fireMailboxHooks } from './imap/mailbox-hooks.ts';
+import { MAIL_STORE } from './store/mail-store.ts';
 import { loadTls } from './tls.ts';
 
 export interface ServerOptions {
@@ -40,9 +50,16 @@ export class PochtaServer {
   #runtime?: Runtime;
   #spool?: Spool;
   #queue?: QueueRunner;
+  #control?: ControlServer;
   #smtp?: SmtpService;
   #pop3?: Pop3Service;
+  #imap?: ImapService;
+  #relay?: NotifyRelay;
+  #unwatchStore?: () => void;
   #started = false;
+  #notifier?: DsnNotifier;
+  /** Queue ids of internally submitted mail (its own factory: the SMTP service owns the other). */
+  #submitIds?: QueueIdFactory;
   readonly #worker: { id: number; count: number };
 
   constructor(opts: ServerOptions) {
@@ -52,8 +69,10 @@ export class PochtaServer {
     const log = opts.log ?? createLogger({ level: cfg.log.level, ...(cfg.log.pretty !== undefined ? { pretty: cfg.log.pretty } : {}) });
     this.log = opts.worker ? log.child({ worker: opts.worker.id }) : log;
     this.clock = opts.clock ?? systemClock;
-    this.dns = opts.dns ?? createResolver({ servers: cfg.dns.servers, timeoutMs: cfg.dns.timeoutMs });
-    this.kv = opts.kv ?? new MemoryKv(this.clock);
+    this.dns = opts.dns ?? createResolver({ ...cfg.dns, clock: this.clock });
+    // Shared state: Redis when configured (several nodes share it), else this process's memory.
+    const redis = cfg.kv.redis;
+    this.kv = opts.kv ?? (redis ? new RedisKv(redis, this.log.child({ component: 'kv' })) : new MemoryKv(this.clock));
   }
 
   get config() {
@@ -79,9 +98,27 @@ export class PochtaServer {
     return this.#queue;
   }
 
+  /**
+   * Send mail the server writes itself (DSNs, reports) through the same hooks and durable spool
+   * as user mail (core/submit). Resolves once it is fsynced; rejects with a SubmitError when refused.
+   */
+  submit(req: SubmitRequest): Promise<SubmitResult> {
+    const queue = this.queue;
+    return submitMessage({
+      config: () => this.#loaded.config, runtime: () => this.runtime, spool: this.spool, queue,
+      ids: (this.#submitIds ??= new QueueIdFactory(this.#worker.id)), log: this.log.child({ component: 'submit' }), metrics: this.metrics, clock: this.clock,
+    }, req);
+  }
+
+  /** The DSN writer the queue reports through (core/dsn). */
+  get notifier(): DsnNotifier {
+    if (!this.#notifier) throw new Error('server not started');
+    return this.#notifier;
+  }
+
   /** Bound listeners (SMTP and POP3): name → host and port (useful with port 0). */
   addresses(): Record<string, { host: string; port: number }> {
-    return { ...(this.#smtp?.addresses() ?? {}), ...(this.#pop3?.addresses() ?? {}) };
+    return { ...(this.#smtp?.addresses() ?? {}), ...(this.#pop3?.addresses() ?? {}), ...(this.#imap?.addresses() ?? {}) };
   }
 
   async #buildRuntime(loaded: LoadedConfig): Promise<Runtime> {
@@ -105,7 +142,9 @@ export class PochtaServer {
     const tls = await loadTls({ cert: cfg.tls.cert, key: cfg.tls.key, baseDir: loaded.baseDir, dataDir: loaded.dataDir, hostname: cfg.hostname, log: this.log });
     this.#spool = new Spool(loaded.dataDir, { fsync: cfg.queue.fsync });
     await this.#spool.open();
-    this.#queue = new QueueRunner(this.#spool, () => this.runtime.hooks, cfg.queue, this.log.child({ component: 'queue' }), this.clock, this.metrics);
+    this.#queue = new QueueRunner(this.#spool, () => this.runtime, cfg.queue, this.log.child({ component: 'queue' }), this.clock, this.metrics);
+    this.#notifier = new DsnNotifier({ submit: (r) => this.submit(r), hostname: () => this.#loaded.config.hostname, config: () => this.#loaded.config.dsn, log: this.log.child({ component: 'dsn' }), clock: this.clock });
+    this.#queue.notifier = this.#notifier;
     this.#smtp = new SmtpService({
       config: () => this.#loaded.config,
       runtime: () => this.runtime,
@@ -116,14 +155,29 @@ export class PochtaServer {
     // (the cluster then hands every POP3 connection to it).
     if (this.#worker.id <= 1) {
       this.#pop3 = new Pop3Service({ config: () => this.#loaded.config, runtime: () => this.runtime, tls, log: this.log, metrics: this.metrics });
+      // IMAP sessions of one mailbox see each other through the store's in-process events: same rule.
+      this.#imap = new ImapService({ config: () => this.#loaded.config, runtime: () => this.runtime, tls, log: this.log, metrics: this.metrics, dataDir: loaded.dataDir });
+    }
+    // Every process relays its mailbox changes over the kv (a delivery in worker 3 wakes IDLE in
+    // worker 1), and this is the one place store changes become mailbox.* hooks (each process fires
+    // its own). Both before recovery and the listeners, so no delivery goes unannounced.
+    const store = this.runtime.services.find(MAIL_STORE);
+    if (store) {
+      this.#relay = await startNotifyRelay({ store, kv: this.kv, log: this.log.child({ component: 'imap' }) });
+      this.#unwatchStore = store.watchAll((change) => void fireMailboxHooks(this.runtime.hooks, change, this.log).catch(() => {}));
     }
     // Recovery first: it removes bodies that never got an envelope, which must not race with a
     // message arriving on a listener (its body exists before its envelope does).
     const { id: worker, count: workers } = this.#worker;
-    await this.#queue.resume((qid) => ownsQueueId(qid, worker, workers));
+    const owns = (qid: string) => ownsQueueId(qid, worker, workers);
+    await this.#queue.resume(owns);
+    // `pochta queue` talks to this process here (core/queue/control.ts).
+    this.#control = new ControlServer(controlSocketPath(loaded.dataDir, worker), new LiveQueueAdmin(this.#queue, this.#spool, () => this.clock.now(), owns), this.log.child({ component: 'control' }));
+    await this.#control.start();
     try {
       await this.#smtp.start();
       await this.#pop3?.start();
+      await this.#imap?.start();
     } catch (err) {
       await this.stop();
       throw err;
@@ -150,8 +204,8 @@ export class PochtaServer {
     }
     const old = this.#runtime;
     const same = (f: (c: typeof next.config) => unknown) => JSON.stringify(f(next.config)) === JSON.stringify(f(this.#loaded.config));
-    if (!same((c) => c.smtp.listeners) || !same((c) => c.pop3.listeners) || !same((c) => c.tls) || !same((c) => c.workers)) {
-      this.log.warn({ event: 'config.reload_partial' }, 'listener or TLS changes take effect at the next restart');
+    if (!same((c) => c.smtp.listeners) || !same((c) => c.pop3.listeners) || !same((c) => c.imap.listeners) || !same((c) => c.tls) || !same((c) => c.workers) || !same((c) => c.kv) || !same((c) => c.dns)) {
+      this.log.warn({ event: 'config.reload_partial' }, 'listener, TLS, worker, kv or dns changes take effect at the next restart');
     }
     this.#loaded = next;
     this.#runtime = rt;
@@ -166,6 +220,10 @@ export class PochtaServer {
     if (this.#runtime) await this.#runtime.hooks.server.stopping.call({ hostname: this.config.hostname, dataDir: this.#loaded.dataDir }, {});
     await this.#smtp?.stop();
     await this.#pop3?.stop();
+    await this.#imap?.stop();
+    this.#unwatchStore?.();
+    await this.#relay?.stop();
+    await this.#control?.stop();
     await this.#queue?.stop();
     await this.#runtime?.dispose();
     await this.kv.close();

@@ -30,7 +30,7 @@ if (files.length === 0) {
 }
 console.log(`run-tests: ${files.length} files`);
 const r = spawnSync(process.execPath, [
-  '--import', 'tsx', '--test', '--test-force-exit', '--test-concurrency=2', '--test-timeout=120000',
+  '--import', 'tsx', '--test', '--test-force-exit', '--test-concurrency=2', '--test-timeout=300000',
   ...files,
 ], { cwd: root, stdio: 'inherit' });
 process.exit(r.status ?? 1);

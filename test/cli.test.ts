@@ -96,6 +96,7 @@ test('SIGHUP reloads a valid config; a bad one keeps the old config running and 
     const write = (maxRecipients: string) => writeFile(cfg, [
       'hostname: mx.reload.test', 'dataDir: ./data', 'log: { level: info, pretty: false }',
       'pop3: { listeners: {} }',
+      'imap: { listeners: {} }',
       'smtp:', '  listeners:', '    mx: { kind: mx, host: 127.0.0.1, port: 0 }', `  maxRecipients: ${maxRecipients}`,
       'plugins:', '  relay-acl: { networks: [127.0.0.0/8] }', '',
     ].join('\n'));

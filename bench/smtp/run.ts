@@ -11,10 +11,16 @@
 
 import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { envInt, envList } from '../lib/env.ts';
+import { killGroup, pidAlive } from '../lib/group.ts';
+import { freePort, waitForGreeting } from '../lib/net.ts';
+import { pochtaVersion } from '../lib/version.ts';
+import { waitQuiet } from '../lib/quiet.ts';
+import { appendSection } from '../lib/results.ts';
+import { CLK_TCK, cpuTotals, pssBytes, readStat, rssBytes, treeTicks, tree } from '../lib/proc.ts';
 
 const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 const LOOPBACK = '127.0.0.1'; // the only address this script ever connects to
@@ -27,19 +33,6 @@ const POCHTA_WORKERS = Number(process.env.BENCH_POCHTA_WORKERS ?? 1);
 // Settings (all from the environment; defaults keep the whole run well under 10 minutes)
 // ---------------------------------------------------------------------------------------
 
-function envInt(name: string, dflt: number): number {
-  const raw = process.env[name];
-  if (raw === undefined || raw === '') return dflt;
-  const n = Number(raw);
-  if (!Number.isInteger(n) || n < 0) throw new Error(`${name} must be a non-negative integer, got ${JSON.stringify(raw)}`);
-  return n;
-}
-function envList(name: string, dflt: string): string[] {
-  return (process.env[name] ?? dflt)
-    .split(/[\s,]+/)
-    .map((s) => s.trim())
-    .filter((s) => s !== '');
-}
 
 /** Messages per run for a given session count: BENCH_MSGS_<n>, else built-in defaults. */
 function messagesFor(sessions: number): number {
@@ -86,84 +79,6 @@ const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms
 // /proc accounting
 // ---------------------------------------------------------------------------------------
 
-const CLK_TCK = Number(execFileSync('getconf', ['CLK_TCK']).toString().trim()) || 100;
-const PAGE = Number(execFileSync('getconf', ['PAGESIZE']).toString().trim()) || 4096;
-
-interface ProcStat {
-  pid: number;
-  ppid: number;
-  /** utime+stime+cutime+cstime, in clock ticks (cutime/cstime hold reaped children). */
-  ticks: number;
-}
-function readStat(pid: number | 'self'): ProcStat | undefined {
-  let s: string;
-  try {
-    s = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
-  } catch {
-    return undefined;
-  }
-  const close = s.lastIndexOf(')'); // comm may contain spaces and parentheses
-  const f = s.slice(close + 2).split(' '); // f[0] is field 3 (state)
-  const num = (field: number): number => Number(f[field - 3]);
-  return { pid: Number(s.slice(0, s.indexOf(' '))), ppid: num(4), ticks: num(14) + num(15) + num(16) + num(17) };
-}
-function allStats(): ProcStat[] {
-  const out: ProcStat[] = [];
-  for (const e of fs.readdirSync('/proc')) {
-    if (!/^\d+$/.test(e)) continue;
-    const st = readStat(Number(e));
-    if (st) out.push(st);
-  }
-  return out;
-}
-/** The root process and all its live descendants. */
-function tree(root: number, stats = allStats()): ProcStat[] {
-  const kids = new Map<number, ProcStat[]>();
-  for (const s of stats) {
-    const l = kids.get(s.ppid);
-    if (l) l.push(s);
-    else kids.set(s.ppid, [s]);
-  }
-  const rootStat = stats.find((s) => s.pid === root);
-  if (!rootStat) return [];
-  const out: ProcStat[] = [];
-  const stack = [rootStat];
-  while (stack.length > 0 && out.length < 10_000) {
-    const s = stack.pop()!;
-    out.push(s);
-    stack.push(...(kids.get(s.pid) ?? []));
-  }
-  return out;
-}
-/** CPU ticks of a process tree. Exited+reaped descendants are in their parent's cutime/cstime. */
-const treeTicks = (root: number): number => tree(root).reduce((a, s) => a + s.ticks, 0);
-
-function rssBytes(pid: number): number {
-  try {
-    return Number(fs.readFileSync(`/proc/${pid}/statm`, 'utf8').split(' ')[1]) * PAGE;
-  } catch {
-    return 0;
-  }
-}
-function pssBytes(pid: number): number {
-  try {
-    const m = /^Pss:\s+(\d+) kB/m.exec(fs.readFileSync(`/proc/${pid}/smaps_rollup`, 'utf8'));
-    return m ? Number(m[1]) * 1024 : 0;
-  } catch {
-    return 0;
-  }
-}
-/** Whole-machine busy and total ticks from /proc/stat. */
-function cpuTotals(): { busy: number; total: number } {
-  const line = fs.readFileSync('/proc/stat', 'utf8').split('\n')[0] ?? '';
-  const v = line.trim().split(/\s+/).slice(1).map(Number);
-  const total = v.slice(0, 8).reduce((a, b) => a + b, 0); // user..steal (guest is inside user)
-  const idle = (v[3] ?? 0) + (v[4] ?? 0); // idle + iowait
-  const irq = (v[5] ?? 0) + (v[6] ?? 0); // irq + softirq: loopback TCP is processed here and not
-  // charged to any process, so it is left out of "other" (it is shared by client and server)
-  return { busy: total - idle - irq, total };
-}
-
 /** Samples Σ RSS and Σ PSS of a process tree every sampleMs; bounded by stop(). */
 class MemSampler {
   peakRss = 0;
@@ -196,48 +111,7 @@ class MemSampler {
 // Helpers: ports, readiness, Maildir counting, process groups
 // ---------------------------------------------------------------------------------------
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = net.createServer();
-    srv.on('error', reject);
-    srv.listen(0, LOOPBACK, () => {
-      const addr = srv.address();
-      const port = typeof addr === 'object' && addr ? addr.port : 0;
-      srv.close(() => resolve(port));
-    });
-  });
-}
 
-/** Resolves when an SMTP server on 127.0.0.1:port sends a 220 greeting (then says QUIT). */
-function greets(port: number, timeoutMs: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const sock = net.connect({ host: LOOPBACK, port });
-    let buf = '';
-    const done = (ok: boolean): void => {
-      clearTimeout(t);
-      sock.removeAllListeners('data');
-      if (ok) sock.end('QUIT\r\n');
-      sock.destroy();
-      resolve(ok);
-    };
-    const t = setTimeout(() => done(false), timeoutMs);
-    sock.on('error', () => done(false));
-    sock.on('data', (d: Buffer) => {
-      buf += d.toString('latin1');
-      if (/^220[ -]/m.test(buf)) done(true);
-      else if (buf.length > 4096) done(false);
-    });
-  });
-}
-async function waitForGreeting(port: number, timeoutS: number, alive: () => boolean): Promise<void> {
-  const end = Date.now() + timeoutS * 1000;
-  for (let i = 0; i < 10_000 && Date.now() < end; i++) {
-    if (!alive()) throw new Error(`server process exited before listening on ${LOOPBACK}:${port}`);
-    if (await greets(port, 2000)) return;
-    await sleep(200);
-  }
-  throw new Error(`no SMTP greeting on ${LOOPBACK}:${port} within ${timeoutS}s`);
-}
 
 /** Regular files inside every directory named "new" below root (Maildir deliveries). */
 function maildirNewFiles(root: string): string[] {
@@ -275,28 +149,6 @@ function countFiles(dir: string, depth = 0): number {
   return n;
 }
 
-function pidAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
-/** SIGTERM a detached child's process group, wait, then SIGKILL it. Bounded. */
-async function killGroup(pid: number, graceMs = 10_000): Promise<void> {
-  const sig = (s: NodeJS.Signals): void => {
-    try {
-      process.kill(-pid, s);
-    } catch {
-      /* already gone */
-    }
-  };
-  sig('SIGTERM');
-  const end = Date.now() + graceMs;
-  while (Date.now() < end && pidAlive(pid)) await sleep(100);
-  sig('SIGKILL');
-}
 function registerPid(name: string, pid: number): void {
   fs.writeFileSync(path.join(PIDS_DIR, `${name}.pgid`), `${pid}\n`);
 }
@@ -549,6 +401,7 @@ smtp:
   maxConnectionsPerIp: 1000
   maxConnections: 5000
 pop3: { listeners: {} }
+imap: { listeners: {} }
 queue:
   fsync: true
 plugins:
@@ -586,12 +439,7 @@ async function startPochta(): Promise<RunningServer> {
   fs.mkdirSync(maildir, { recursive: true });
   const { child, logFile } = await startPochtaServer(port, maildir);
   const pid = child.pid!;
-  let version = 'Pochta';
-  try {
-    version = `Pochta ${(JSON.parse(fs.readFileSync(path.join(REPO, 'package.json'), 'utf8')) as { version: string }).version}`;
-  } catch {
-    /* keep default */
-  }
+  const version = pochtaVersion(REPO);
   return {
     name: 'pochta',
     version,
@@ -676,28 +524,12 @@ function clearLanded(root: string): void {
   for (const f of maildirNewFiles(root)) fs.rmSync(f, { force: true });
 }
 
-/**
- * Quiet gate: other work on a shared machine skews a benchmark. Wait (at most quietWaitS)
- * until the machine's CPU busy share over 0.5 s is <= quietPct; returns the last share.
- */
-async function waitQuiet(): Promise<number> {
-  const end = Date.now() + settings.quietWaitS * 1000;
-  let pct = 0;
-  for (let i = 0; i < 10_000; i++) {
-    const a = cpuTotals();
-    await sleep(500);
-    const b = cpuTotals();
-    pct = (100 * (b.busy - a.busy)) / Math.max(1, b.total - a.total);
-    if (pct <= settings.quietPct || Date.now() >= end) break;
-    if (i === 0) log(`machine busy (${fmt(pct)}% CPU), waiting up to ${settings.quietWaitS}s for it to calm down`);
-  }
-  return pct;
-}
 
 async function measure(srv: RunningServer, sessions: number, size: number, count: number): Promise<RunResult> {
   clearLanded(srv.maildirRoot);
   await sleep(settings.pauseMs);
-  const busyBeforePct = await waitQuiet();
+  const busyBeforePct = await waitQuiet(settings.quietPct, settings.quietWaitS, (pct) =>
+    log(`machine busy (${fmt(pct)}% CPU), waiting up to ${settings.quietWaitS}s for it to calm down`));
   const root = srv.rootPid();
   const selfBefore = readStat('self')!.ticks;
   const machineBefore = cpuTotals();
@@ -865,8 +697,7 @@ Written by the benchmark harnesses under \`bench/\` (not tests). Newest run last
 SMTP accept throughput: \`bash bench/smtp/run.sh\` — what it measures is in \`bench/smtp/README.md\`.
 
 `;
-  const existing = fs.existsSync(settings.results) ? fs.readFileSync(settings.results, 'utf8') : header;
-  fs.writeFileSync(settings.results, `${existing.replace(/\s*$/, '\n\n')}${section}`);
+  appendSection(settings.results, section, header);
 }
 
 // ---------------------------------------------------------------------------------------

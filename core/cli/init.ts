@@ -31,6 +31,13 @@ pop3:
     # The same with implicit TLS (port 995 in production).
     pop3s: { tls: implicit, host: 127.0.0.1, port: 2995 }
 
+imap:
+  listeners:
+    # Mail clients (IMAP4rev1): STARTTLS before login (port 143 in production).
+    imap: { tls: starttls, host: 127.0.0.1, port: 2143 }
+    # The same with implicit TLS (port 993 in production).
+    imaps: { tls: implicit, host: 127.0.0.1, port: 2993 }
+
 tls: {}
   # cert: /etc/letsencrypt/live/mail.example.com/fullchain.pem
   # key: /etc/letsencrypt/live/mail.example.com/privkey.pem
@@ -50,6 +57,22 @@ plugins:
     domains: []
   # Delivery into Maildir++ under dataDir/mail/<domain>/<user>.
   maildir: {}
+  # Sending to other servers (docs/outbound.md). Uncomment what you use; each plugin's README
+  # (plugins/NAME/README.md) lists its settings.
+  # submission-limits: {}     # hourly limits per user and IP; senders must belong to the user
+  # dkim-sign:                # keys: npx pochta dkim keygen example.com
+  #   domains: ...
+  # outbound: {}              # MX delivery with STARTTLS and MTA-STS, or a smarthost
+  # Inbound protection (docs/protection.md): start every check with "action: tag".
+  # rate-limit: {}
+  # dnsbl: { zones: [...] }
+  # helo-rdns: {}
+  # spf: {}
+  # dkim-verify: {}
+  # dmarc: {}
+  # greylist: {}
+  # clamav: {}                # needs a running clamd
+  # spam-score: {}            # decides last: keep it after the checks
 `;
 }
 

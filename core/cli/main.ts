@@ -3,11 +3,14 @@ import { Command } from 'commander';
 import { ConfigError } from '../config/errors.ts';
 import { configCommands } from './config-cmds.ts';
 import { hooksCommand } from './hooks-cmd.ts';
+import { doctorCommand } from './doctor.ts';
 import { initCommand } from './init.ts';
 import { loadForCli, peekConfigArg, type GlobalOpts } from './load-for-cli.ts';
 import { pluginCommands } from './plugin-new.ts';
 import { startCommand } from './start.ts';
 import { reloadCommand } from './reload.ts';
+import { dkimCommand } from './dkim.ts';
+import { queueCommand } from './queue.ts';
 
 /** The `pochta` command. Plugins add their own subcommands (auth-file adds `user`). */
 export async function main(argv: string[]): Promise<void> {
@@ -19,10 +22,13 @@ export async function main(argv: string[]): Promise<void> {
 
   program.command('start').description('Start the server (SIGHUP reloads the config, SIGTERM stops)').action(() => startCommand(globals()));
   reloadCommand(program, globals);
+  queueCommand(program, globals);
   initCommand(program);
   configCommands(program, globals);
   hooksCommand(program, globals);
+  doctorCommand(program, globals);
   pluginCommands(program);
+  dkimCommand(program, globals);
 
   // Plugin commands: register what the configured plugins contribute. A broken config must not
   // hide the core commands (config check is how one finds out what is wrong).

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { DsnSchema } from '../dsn/config.ts';
 
 /**
  * The root config. Every key has a default and a description; `docs/config.md` is generated
@@ -58,6 +59,32 @@ export const Pop3Schema = z.strictObject({
   maxConnections: z.number().int().min(1).default(1000).describe('POP3 sessions open at once.'),
 });
 
+export const ImapListenerSchema = z.strictObject({
+  tls: z.enum(['starttls', 'implicit']).describe('starttls: plain connection with STARTTLS and LOGINDISABLED until TLS (port 143); implicit: TLS from the first byte (port 993).'),
+  host: z.string().min(1).default('127.0.0.1').describe('Address to listen on.'),
+  port: z.number().int().min(0).max(65535).describe('TCP port; 0 picks a free one (tests).'),
+  enabled: z.boolean().default(true).describe('Set false to switch this listener off.'),
+});
+
+export const ImapSchema = z.strictObject({
+  listeners: z.record(z.string().regex(/^[a-z][a-z0-9-]*$/, 'listener names are lower-case words'), ImapListenerSchema)
+    .default({
+      imap: { tls: 'starttls', host: '127.0.0.1', port: 2143, enabled: true },
+      imaps: { tls: 'implicit', host: '127.0.0.1', port: 2993, enabled: true },
+    })
+    .describe('Named IMAP listeners. Defaults: imap on 127.0.0.1:2143 (STARTTLS), imaps on :2993 (implicit TLS).'),
+  allowPlaintextAuth: z.boolean().default(false)
+    .describe('Allow LOGIN and AUTHENTICATE before TLS (RFC 3501 §6.2.3 LOGINDISABLED otherwise; only for loopback testing).'),
+  idleTimeoutMs: z.number().int().min(60_000).default(1_800_000)
+    .describe('Close an authenticated session silent this long, IDLE included (RFC 3501 §5.4: at least 30 minutes; IDLE is re-armed by the client, RFC 2177).'),
+  preAuthTimeoutMs: z.number().int().min(10_000).default(120_000).describe('Close a connection that has not logged in after this long silent.'),
+  maxLineLength: z.number().int().min(1024).default(65_536)
+    .describe('Longest command line, in octets without CRLF and literals (RFC 7162 §4 asks for at least 8192); longer gets BAD and the line is discarded.'),
+  maxLiteralSize: z.number().int().min(1024).optional()
+    .describe('Largest APPEND literal in octets; larger gets NO [TOOBIG]. Default: smtp.maxMessageSize.'),
+  maxConnections: z.number().int().min(1).default(1000).describe('IMAP sessions open at once.'),
+});
+
 export const TlsSchema = z.strictObject({
   cert: z.string().optional().describe('PEM certificate chain path; with key. Absent: a self-signed certificate is generated into the data directory.'),
   key: z.string().optional().describe('PEM private key path.'),
@@ -65,15 +92,37 @@ export const TlsSchema = z.strictObject({
 });
 
 export const QueueSchema = z.strictObject({
-  concurrency: z.number().int().min(1).max(1000).default(16).describe('Local deliveries running at once.'),
+  concurrency: z.number().int().min(1).max(1000).default(16).describe('Queued messages being delivered at once (local deliveries and remote jobs).'),
   retryBaseMs: z.number().int().min(100).default(60_000).describe('First retry delay for a temporarily failed local delivery; doubles each time.'),
   retryMaxMs: z.number().int().min(1000).default(3_600_000).describe('Longest delay between retries.'),
-  maxAgeMs: z.number().int().min(60_000).default(5 * 24 * 3_600_000).describe('Give up on a recipient this long after the message arrived.'),
+  maxAgeMs: z.number().int().min(60_000).default(5 * 24 * 3_600_000).describe('Give up on a recipient this long after the message arrived (local and remote; a failure notice follows).'),
+  remoteRetryBaseMs: z.number().int().min(100).default(300_000)
+    .describe('First retry delay for a remote recipient after a 4xx reply or a connection error; doubles each time (5m, 10m, 20m, …).'),
+  remoteRetryMaxMs: z.number().int().min(1000).default(4 * 3_600_000).describe('Longest delay between two attempts for a remote recipient.'),
+  delayWarningMs: z.number().int().min(1000).default(4 * 3_600_000)
+    .describe('Send a delay notice (RFC 3461 NOTIFY=DELAY, or no NOTIFY) for a recipient still undelivered this long after the message arrived; once per recipient.'),
   fsync: z.boolean().default(true).describe('fsync spool files and directories before answering 250. Only turn off for throw-away test setups.'),
   memoryBodyBytes: z.number().int().min(0).max(16 * 1024 * 1024).default(128 * 1024)
     .describe('Messages up to this size are held in memory while they are checked (and never written to the spool when delivered inline); larger ones are streamed to the spool file as they arrive.'),
   inlineDelivery: z.boolean().default(true)
     .describe('When every recipient is local, deliver before answering 250; the fsynced Maildir copies are then the durable copy and no spool entry is written. Anything not delivered at once is spooled as usual.'),
+});
+
+export const RedisSchema = z.strictObject({
+  url: z.string().regex(/^rediss?:\/\//, 'a redis:// or rediss:// URL').optional()
+    .describe('redis://[:password@]host:port[/db] (rediss:// for TLS); wins over host, port and path. Never logged.'),
+  host: z.string().min(1).optional().describe('Redis host (default 127.0.0.1 when neither url nor path is set).'),
+  port: z.number().int().min(1).max(65535).optional().describe('Redis port (default 6379).'),
+  path: z.string().min(1).optional().describe('A unix socket path instead of host and port.'),
+  prefix: z.string().default('pochta:').describe('Put before every key and channel, so several deployments can share one Redis.'),
+  connectTimeoutMs: z.number().int().min(50).default(2000).describe('Give up one connection attempt after this long (reconnects continue in the background).'),
+  commandTimeoutMs: z.number().int().min(10).default(1000)
+    .describe('A kv call that gets no answer in this long fails, and the plugin applies its own failure policy (fail open or closed). While Redis is down, calls fail at once.'),
+});
+
+export const KvSchema = z.strictObject({
+  redis: RedisSchema.optional()
+    .describe('Keep shared state (greylisting, rate limits, notifications) in Redis, so several Pochta nodes share it. Absent: in memory, this process only.'),
 });
 
 /** A plugin entry: reserved keys for the host, everything else is the plugin's own config. */
@@ -96,12 +145,23 @@ export const RootSchema = z.strictObject({
   }).prefault({}),
   dns: z.strictObject({
     servers: z.array(z.string()).default([]).describe('DNS servers (host or host:port); empty: the system resolvers.'),
-    timeoutMs: z.number().int().min(100).default(5000).describe('Timeout of one DNS query.'),
-  }).prefault({}),
+    timeoutMs: z.number().int().min(100).max(60_000).default(5000).describe('Time for one DNS lookup, all tries included; then it fails with code ETIMEOUT.'),
+    tries: z.number().int().min(1).max(5).default(2).describe('Queries sent per lookup before giving up (the time budget is shared).'),
+    cache: z.strictObject({
+      maxEntries: z.number().int().min(0).max(1_000_000).default(10_000).describe('Most answers kept in memory (least recently used go first); 0 turns the cache off.'),
+      defaultTtlSec: z.number().int().min(0).default(300).describe('How long answers are kept whose TTL the resolver does not report (TXT, MX, PTR); A and AAAA use the answer\'s own TTL.'),
+      minTtlSec: z.number().int().min(0).default(0).describe('Answers are kept at least this long, whatever their TTL.'),
+      maxTtlSec: z.number().int().min(0).default(3600).describe('Answers are kept at most this long, whatever their TTL.'),
+      negativeTtlSec: z.number().int().min(0).default(60).describe('How long "no such name" and "no such record" answers are kept (RFC 2308). 0: not cached.'),
+    }).prefault({}).describe('The answer cache each server keeps (shared by every plugin and mailauth).'),
+  }).prefault({}).describe('The resolver every DNS lookup goes through: block lists, rDNS, SPF, DKIM, DMARC, MX. Changes need a restart.'),
   smtp: SmtpSchema.prefault({}),
   pop3: Pop3Schema.prefault({}),
+  imap: ImapSchema.prefault({}),
   tls: TlsSchema.prefault({}),
   queue: QueueSchema.prefault({}),
+  dsn: DsnSchema.prefault({}).describe('Delivery status notifications (bounces, delay warnings, RFC 3464).'),
+  kv: KvSchema.prefault({}),
   plugins: z.record(z.string().regex(/^[a-z0-9][a-z0-9-]*$/, 'plugin names are lower-case words with dashes'), z.record(z.string(), z.unknown()))
     .default({})
     .describe('Plugins in run order, keyed by name. Reserved keys: enabled, module, timeoutMs; the rest is the plugin\'s config.'),

@@ -61,9 +61,14 @@ export function quarantineFromEvidence(evidence: readonly Evidence[]): Quarantin
   return quarantine(q.map((e) => `${e.plugin}/${e.check}: ${e.result}`).join('; '));
 }
 
+/** Printable ASCII only: findings may quote client text (a HELO name, a reply) into a header. */
+function headerSafe(s: string, max: number): string {
+  return s.replace(/[^\x20-\x7e]+/g, ' ').trim().slice(0, max);
+}
+
 /** Header values for the evidence recorded with action `tag`: one line per finding. */
 export function tagHeaders(evidence: readonly Evidence[]): string[] {
   return evidence
     .filter((e) => e.action === 'tag')
-    .map((e) => `${e.plugin}/${e.check}=${e.result}${e.score !== undefined ? ` score=${e.score}` : ''}${e.reason ? ` (${e.reason.replace(/[\r\n]+/g, ' ').slice(0, 200)})` : ''}`);
+    .map((e) => headerSafe(`${e.plugin}/${e.check}=${e.result}${e.score !== undefined ? ` score=${e.score}` : ''}${e.reason ? ` (${headerSafe(e.reason, 200)})` : ''}`, 900));
 }

@@ -8,23 +8,105 @@ export function headerPrefix(edits: readonly HeaderEdit[]): Buffer {
   return Buffer.from(lines.join(''), 'utf8');
 }
 
-export function removedHeaders(edits: readonly HeaderEdit[]): string[] {
-  return edits.filter((e) => e.op === 'remove').map((e) => e.name.toLowerCase());
+/**
+ * A field to drop: every top-level field of that name, or only the fields of that name whose
+ * value starts with `firstToken` (compared case-insensitively; see HeaderEdit).
+ */
+export type HeaderRemoval = string | { readonly name: string; readonly firstToken: string };
+
+export function removedHeaders(edits: readonly HeaderEdit[]): HeaderRemoval[] {
+  return edits.flatMap((e): HeaderRemoval[] => {
+    if (e.op !== 'remove') return [];
+    return e.firstToken !== undefined ? [{ name: e.name.toLowerCase(), firstToken: e.firstToken }] : [e.name.toLowerCase()];
+  });
 }
 
 /**
+ * The first token of a field value, lower-cased: leading CFWS (white space, folding, nested
+ * comments, RFC 5322 §3.2.2) skipped, then a quoted-string or the run up to white space, `;` or
+ * `(`. For Authentication-Results this is the authserv-id (RFC 8601 §2.2).
+ */
+export function firstToken(value: string): string {
+  let i = 0;
+  let depth = 0;
+  while (i < value.length) {
+    const c = value[i];
+    if (depth > 0) {
+      if (c === '\\') i++;
+      else if (c === '(') depth++;
+      else if (c === ')') depth--;
+    } else if (c === '(') depth = 1;
+    else if (!/[ \t\r\n]/.test(c)) break;
+    i++;
+  }
+  if (value[i] === '"') {
+    let out = '';
+    for (i++; i < value.length && value[i] !== '"'; i++) out += value[i] === '\\' ? (value[++i] ?? '') : value[i];
+    return out.toLowerCase();
+  }
+  const m = /^[^ \t\r\n;(]*/.exec(value.slice(i));
+  return (m?.[0] ?? '').toLowerCase();
+}
+
+/** A field held back until it is complete is decided early beyond this size (the token is long seen). */
+const MAX_HELD_FIELD = 64 * 1024;
+
+/**
  * Drops the named fields (with their continuation lines) from the top-level header section,
- * streaming; the body passes through untouched.
+ * streaming; the body passes through untouched. A conditional removal holds a field of its
+ * name until the field is complete (its value may start on a continuation line), then decides.
  */
 export class HeaderFilter extends Transform {
   #inHeader = true;
   #carry = '';
   #dropping = false;
+  /** The field being held for a conditional decision. */
+  #held: { name: string; text: string } | undefined;
   readonly #names: Set<string>;
+  readonly #tokens = new Map<string, Set<string>>();
 
-  constructor(names: readonly string[]) {
+  constructor(remove: readonly HeaderRemoval[]) {
     super();
-    this.#names = new Set(names.map((n) => n.toLowerCase()));
+    this.#names = new Set();
+    for (const r of remove) {
+      if (typeof r === 'string') this.#names.add(r.toLowerCase());
+      else {
+        const name = r.name.toLowerCase();
+        const set = this.#tokens.get(name) ?? new Set<string>();
+        set.add(r.firstToken.toLowerCase());
+        this.#tokens.set(name, set);
+      }
+    }
+  }
+
+  /** Decide the held field: what of it passes (all or nothing). */
+  #decide(): string {
+    const held = this.#held;
+    if (!held) return '';
+    this.#held = undefined;
+    const colon = held.text.indexOf(':');
+    this.#dropping = this.#tokens.get(held.name)?.has(firstToken(held.text.slice(colon + 1))) ?? false;
+    return this.#dropping ? '' : held.text;
+  }
+
+  /** One complete header line (or the unterminated last one); returns what passes. */
+  #line(line: string): string {
+    if (line[0] === ' ' || line[0] === '\t') {
+      if (this.#held) {
+        this.#held.text += line;
+        return this.#held.text.length > MAX_HELD_FIELD ? this.#decide() : '';
+      }
+      return this.#dropping ? '' : line;
+    }
+    const out = this.#decide();
+    const colon = line.indexOf(':');
+    const name = colon > 0 ? line.slice(0, colon).trim().toLowerCase() : '';
+    this.#dropping = name !== '' && this.#names.has(name);
+    if (!this.#dropping && name !== '' && this.#tokens.has(name)) {
+      this.#held = { name, text: line };
+      return out;
+    }
+    return this.#dropping ? out : out + line;
   }
 
   override _transform(chunk: Buffer, _enc: BufferEncoding, cb: TransformCallback): void {
@@ -39,30 +121,38 @@ export class HeaderFilter extends Transform {
       pos = nl + 1;
       if (line === '\r\n' || line === '\n') {
         this.#inHeader = false;
-        out += line + text.slice(pos);
+        out += this.#decide() + line + text.slice(pos);
         pos = text.length;
         break;
       }
-      if (line[0] === ' ' || line[0] === '\t') {
-        if (!this.#dropping) out += line;
-        continue;
-      }
-      const colon = line.indexOf(':');
-      this.#dropping = colon > 0 && this.#names.has(line.slice(0, colon).trim().toLowerCase());
-      if (!this.#dropping) out += line;
+      out += this.#line(line);
     }
     this.#carry = this.#inHeader ? text.slice(pos) : '';
     cb(null, Buffer.from(out, 'latin1'));
   }
 
   override _flush(cb: TransformCallback): void {
-    cb(null, this.#carry ? Buffer.from(this.#carry, 'latin1') : undefined);
+    // A message that ends inside its header section: the last line has no line break.
+    const out = this.#inHeader ? (this.#carry ? this.#line(this.#carry) : '') + this.#decide() : '';
+    this.#carry = '';
+    cb(null, out ? Buffer.from(out, 'latin1') : undefined);
   }
 }
 
 /** The message as delivered: added headers, then the spooled bytes minus removed headers. */
-export function composeMessage(prefix: Buffer, message: MessageBody, remove: readonly string[] = []): Readable {
-  const body = bodyStream(message);
+export function composeMessage(prefix: Buffer, message: MessageBody, remove: readonly HeaderRemoval[] = []): Readable {
+  return composeStream(prefix, bodyStream(message), remove);
+}
+
+/**
+ * The same composition over any stream of the stored bytes, e.g. `tx.message.stream()` with
+ * `tx.headerEdits`: what a signer (dkim-sign, arc) must cover to match what is delivered.
+ */
+export function composeEdited(edits: readonly HeaderEdit[], stored: Readable): Readable {
+  return composeStream(headerPrefix(edits), stored, removedHeaders(edits));
+}
+
+function composeStream(prefix: Buffer, body: Readable, remove: readonly HeaderRemoval[]): Readable {
   let source: Readable = body;
   if (remove.length) {
     const filter = new HeaderFilter(remove);

@@ -2,6 +2,7 @@ import { defineService } from '../services.ts';
 import type { MailFrom } from '../smtp/types.ts';
 import type { Reply } from '../verdict.ts';
 import type { MessageBody } from './body.ts';
+import type { HeaderRemoval } from './compose.ts';
 
 /**
  * Remote delivery: the contract between the core scheduler (core/queue, which owns the durable
@@ -28,8 +29,8 @@ export interface RemoteJob {
   readonly recipients: readonly RemoteRecipient[];
   /** Header lines (CRLF-terminated) to put before the stored bytes: the transaction's header edits. */
   readonly headerPrefix: Buffer;
-  /** Top-level header names to drop from the stored bytes while sending. */
-  readonly removeHeaders: readonly string[];
+  /** Top-level header fields to drop from the stored bytes while sending (see HeaderRemoval; composeMessage applies them). */
+  readonly removeHeaders: readonly HeaderRemoval[];
   readonly body: MessageBody;
   /** Size of the stored bytes, without headerPrefix. */
   readonly size: number;
@@ -40,7 +41,11 @@ export interface RemoteJob {
 }
 
 export type RemoteOutcome =
-  | { readonly kind: 'delivered'; readonly reply?: Reply; readonly mx?: string; readonly detail?: string }
+  | {
+    readonly kind: 'delivered'; readonly reply?: Reply; readonly mx?: string; readonly detail?: string;
+    /** The next hop offered DSN and got NOTIFY/ORCPT: a success notice is then its job (RFC 3461 §6.2). */
+    readonly dsn?: boolean;
+  }
   | { readonly kind: 'tempfail'; readonly reply?: Reply; readonly mx?: string; readonly reason: string }
   | { readonly kind: 'permfail'; readonly reply?: Reply; readonly mx?: string; readonly reason: string };
 

@@ -128,3 +128,35 @@ test('at start, deferred local recipients are retried at once rather than at the
     await t.close();
   }
 });
+
+test('schedule hints: recover reports the earliest hint of a complete message and removes the others', async () => {
+  const dir = await mkdtemp(path.join(tmpdir(), 'pochta-spool-'));
+  try {
+    const spool = new Spool(dir);
+    await spool.open();
+    const a = newQueueId();
+    const b = newQueueId();
+    const gone = newQueueId();
+    for (const id of [a, b]) {
+      await writeFile(spool.bodyPath(id), 'x');
+      await writeFile(spool.envPath(id), JSON.stringify(env(id)));
+    }
+    const t1 = Date.now() + 3_600_000;
+    const t2 = t1 + 60_000;
+    await spool.moveHint(a, undefined, t2);
+    await spool.moveHint(a, undefined, t1); // a crash left both
+    await spool.moveHint(gone, undefined, t1); // its message is gone
+    await writeFile(path.join(spool.dir, `${b}.next-!!`), ''); // unparsable
+    const seen = new Map<string, number | undefined>();
+    const r = await spool.recover(undefined, (id, at) => seen.set(id, at));
+    assert.equal(r.count, 2);
+    assert.equal(r.waiting, 1);
+    assert.deepEqual([...seen.keys()].sort(), [a, b].sort());
+    assert.equal(seen.get(b), undefined, 'no usable hint: due at once');
+    const at = seen.get(a)!;
+    assert.ok(at <= t1 && t1 - at < 1000, 'the earlier hint, rounded down (early, never late)');
+    assert.deepEqual((await readdir(spool.dir)).filter((n) => n.includes('.next-')), [`${a}.next-${t1.toString(36)}`]);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+});

@@ -1,5 +1,5 @@
 import { constants } from 'node:fs';
-import { mkdir, open, readdir, readFile, rename, rm, unlink, writeFile, type FileHandle } from 'node:fs/promises';
+import { mkdir, open, opendir, readFile, rename, rm, unlink, writeFile, type FileHandle } from 'node:fs/promises';
 import path from 'node:path';
 import type { SpoolEnvelope } from './envelope.ts';
 import { QUEUE_ID } from './ids.ts';
@@ -16,7 +16,13 @@ import { DirSyncs } from '../fs/dir-syncs.ts';
  *   4. only then does SMTP answer 250.
  * State updates after that (a recipient delivered) rewrite the envelope by rename without fsync:
  * a crash can lose such an update, which means a redelivery (at-least-once), never a loss.
+ *
+ * Schedule hints: a message whose only pending recipients are remote ones waiting for a later
+ * attempt has an empty file `<id>.next-<base36 ms>` beside it, so a restart rebuilds the schedule
+ * from file names alone instead of reading a million envelopes. A hint is only ever early (a
+ * message woken too soon is read, found not due and rescheduled) or missing (due at once).
  */
+const HINT = '.next-';
 /** unlink, quiet when already gone (cheaper than rm({ force }), which lstat()s first). */
 async function unlinkIfExists(p: string): Promise<void> {
   try {
@@ -46,6 +52,17 @@ export class Spool {
 
   envPath(id: string): string {
     return path.join(this.dir, `${id}.env`);
+  }
+
+  hintPath(id: string, at: number): string {
+    return path.join(this.dir, `${id}${HINT}${at.toString(36)}`);
+  }
+
+  /** Point the hint from `from` to `to` (either may be absent): the new one is made before the old one goes. */
+  async moveHint(id: string, from: number | undefined, to: number | undefined): Promise<void> {
+    if (from === to) return;
+    if (to !== undefined) await writeFile(this.hintPath(id, to), '', { mode: 0o600 });
+    if (from !== undefined) await unlinkIfExists(this.hintPath(id, from));
   }
 
   /** Create the body file for a new message (exclusive: ids never collide silently). */
@@ -87,42 +104,114 @@ export class Spool {
   }
 
   /** All recipients are final: remove the envelope first, so a crash leaves only an orphan body. */
-  async remove(id: string): Promise<void> {
+  async remove(id: string, hintAt?: number): Promise<void> {
     await unlinkIfExists(this.envPath(id));
     await unlinkIfExists(this.bodyPath(id));
+    if (hintAt !== undefined) await unlinkIfExists(this.hintPath(id, hintAt));
+  }
+
+  /** Every queued id (with an envelope), streamed from the directory in no particular order. */
+  async *ids(): AsyncGenerator<string> {
+    for await (const d of await opendir(this.dir, { bufferSize: 512 })) {
+      const n = d.name;
+      if (n.length === 24 && n.endsWith('.env') && QUEUE_ID.test(n.slice(0, 20))) yield n.slice(0, 20);
+    }
+  }
+
+  /** Hint files of one id (an administrator's change outside the scheduler removes them). */
+  async removeHints(id: string): Promise<void> {
+    for await (const d of await opendir(this.dir, { bufferSize: 512 })) {
+      if (d.name.startsWith(id + HINT)) await unlinkIfExists(path.join(this.dir, d.name));
+    }
   }
 
   /**
-   * Recovery at start: every id with an envelope, and the removal of bodies and temp files
-   * that never got one (those were never acknowledged with 250).
+   * Recovery at start: every id with an envelope and body is handed to `onMessage` with its
+   * schedule hint (if any); bodies and temp files that never got an envelope (never acknowledged
+   * with 250) are removed. The directory is streamed and one small integer is held per id while
+   * the two files of a message are paired, never the list of names.
    */
-  async recover(owns: (id: string) => boolean = () => true): Promise<{ ids: string[]; orphans: number; corrupt: string[] }> {
-    const names = await readdir(this.dir);
-    const envs = new Set<string>();
-    const bodies = new Set<string>();
-    const corrupt: string[] = [];
-    let orphans = 0;
-    for (const n of names) {
-      const id = n.slice(0, 20);
-      if (!QUEUE_ID.test(id) || !owns(id)) continue;
-      if (n === `${id}.env`) envs.add(id);
-      else if (n === `${id}.msg`) bodies.add(id);
-      else if (n.endsWith('.tmp')) await rm(path.join(this.dir, n), { force: true });
+  async recover(
+    owns: (id: string) => boolean = () => true,
+    onMessage?: (id: string, hintAt: number | undefined) => void,
+  ): Promise<{ ids: string[]; count: number; waiting: number; orphans: number; corrupt: string[] }> {
+    // value = hint (whole seconds from `base`, rounded down: early, never late) × 8 + flag bits;
+    // small integers stay unboxed in the map.
+    const ENV = 1;
+    const MSG = 2;
+    const HAS_HINT = 4;
+    const base = Math.floor(Date.now() / 1000);
+    const LIMIT = 2 ** 27;
+    const seen = new Map<string, number>();
+    const scratch = Buffer.allocUnsafe(20);
+    // A fresh 20-character string: a slice of the file name would keep the whole name alive.
+    const idOf = (n: string) => {
+      scratch.write(n, 0, 20, 'latin1');
+      return scratch.toString('latin1', 0, 20);
+    };
+    /** Ids whose hint files need a second look: several, or one that does not parse. */
+    const recheck = new Set<string>();
+    for await (const d of await opendir(this.dir, { bufferSize: 256 })) {
+      const n = d.name;
+      const key = n.slice(0, 20);
+      if (!QUEUE_ID.test(key) || !owns(key)) continue;
+      const rest = n.slice(20);
+      const cur = seen.get(key);
+      const set = (v: number) => seen.set(cur === undefined ? idOf(n) : key, v);
+      if (rest === '.env') set((cur ?? 0) | ENV);
+      else if (rest === '.msg') set((cur ?? 0) | MSG);
+      else if (rest.startsWith(HINT)) {
+        const at = parseInt(rest.slice(HINT.length), 36);
+        const had = cur !== undefined && (cur & HAS_HINT) !== 0;
+        if (had || !Number.isFinite(at)) recheck.add(idOf(n));
+        if (!Number.isFinite(at)) continue;
+        const sec = Math.max(-LIMIT, Math.min(LIMIT, Math.floor(at / 1000) - base));
+        // Two hints (a crash between making the new one and removing the old): the earlier is safe.
+        if (had && Math.floor(cur / 8) <= sec) continue;
+        set(sec * 8 + HAS_HINT + ((cur ?? 0) & (ENV | MSG)));
+      } else if (n.endsWith('.tmp')) await rm(path.join(this.dir, n), { force: true });
     }
-    for (const id of bodies) {
-      if (!envs.has(id)) {
+    let orphans = 0;
+    let count = 0;
+    let waiting = 0;
+    const ids: string[] = [];
+    const corrupt: string[] = [];
+    for (const [id, v] of seen) {
+      const f = v & (ENV | MSG);
+      const hintAt = v & HAS_HINT ? (Math.floor(v / 8) + base) * 1000 : undefined;
+      if (f === MSG) {
         await rm(this.bodyPath(id), { force: true });
         orphans++;
-      }
-    }
-    const ids: string[] = [];
-    for (const id of [...envs].sort()) {
-      if (!bodies.has(id)) {
-        corrupt.push(id);
+      } else if (f === ENV) corrupt.push(id);
+      else if (f === (ENV | MSG)) {
+        count++;
+        if (hintAt !== undefined) waiting++;
+        if (onMessage) onMessage(id, hintAt);
+        else ids.push(id);
         continue;
       }
-      ids.push(id);
+      if (hintAt !== undefined) recheck.add(id);
     }
-    return { ids, orphans, corrupt };
+    // Rare (after a crash): hints of incomplete messages, duplicates, unparsable names. Keep only
+    // the earliest hint of a complete message.
+    if (recheck.size) {
+      const found = new Map<string, string[]>();
+      for await (const d of await opendir(this.dir, { bufferSize: 256 })) {
+        const id = d.name.slice(0, 20);
+        if (recheck.has(id) && d.name.slice(20).startsWith(HINT)) found.set(id, [...(found.get(id) ?? []), d.name]);
+      }
+      for (const [id, names] of found) {
+        const complete = seen.get(id);
+        const at = (n: string) => parseInt(n.slice(20 + HINT.length), 36);
+        const keep = complete !== undefined && (complete & (ENV | MSG)) === (ENV | MSG)
+          ? names.filter((n) => Number.isFinite(at(n))).sort((a, b) => at(a) - at(b))[0]
+          : undefined;
+        for (const n of names) if (n !== keep) await unlinkIfExists(path.join(this.dir, n));
+      }
+    }
+    seen.clear();
+    ids.sort();
+    corrupt.sort();
+    return { ids, count, waiting, orphans, corrupt };
   }
 }

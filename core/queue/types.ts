@@ -1,5 +1,6 @@
 import type { Reply } from '../verdict.ts';
 import type { MessageBody } from './body.ts';
+import type { HeaderRemoval } from './compose.ts';
 
 /** One local recipient's delivery, as the delivery.local hook sees it. */
 export interface LocalDelivery {
@@ -13,8 +14,8 @@ export interface LocalDelivery {
   readonly folder?: string;
   /** Header lines (each ending CRLF) to put before the spooled bytes: the transaction's header edits. */
   readonly headerPrefix: Buffer;
-  /** Header names the transaction removed; a delivery agent drops these lines from the top-level header. */
-  readonly removeHeaders: readonly string[];
+  /** Header fields the transaction removed (see HeaderRemoval); a delivery agent drops them from the top-level header (composeMessage). */
+  readonly removeHeaders: readonly HeaderRemoval[];
   /** The received message (in memory or in the spool file), with the Received header at its top. */
   readonly body: MessageBody;
   readonly size: number;

@@ -22,6 +22,7 @@ export const REPLY = Object.freeze({
   authTempfail: r(454, '4.7.0', 'Temporary authentication failure'),
   authThrottled: r(454, '4.7.0', 'Too many failed authentication attempts, try again later'),
   shuttingDown: r(421, '4.3.2', 'Service shutting down'),
+  policyTemp: r(451, '4.7.1', 'Temporarily refused by policy, please try again later'),
   timeout: r(421, '4.4.2', 'Timeout, closing connection'),
   // 5xx
   relayDenied: r(550, '5.7.1', 'Relaying denied'),

@@ -24,9 +24,9 @@ import { DataGuard } from './data-guard.ts';
 import { GcPacer } from '../gc-pacer.ts';
 import { ADAPTER, PROGRESS, installPatches, type PatchAdapter, type Progress } from './patches.ts';
 import { receivedHeader } from './received.ts';
-import { Session, Spooled, Transaction } from './session.ts';
-import { logTransaction, toEnvelope } from './transaction-record.ts';
-import { quarantineFromEvidence, tagHeaders, TAG_HEADER } from '../policy/action.ts';
+import { Session, Transaction } from './session.ts';
+import { logTransaction } from './transaction-record.ts';
+import { acceptMessage, refuse } from './accept-message.ts';
 import type { ListenerInfo } from './types.ts';
 
 const SESSION = Symbol('pochta.session');
@@ -377,61 +377,17 @@ export class SmtpService {
       await pipeline(stream, guard, sink);
       const progress = lib[PROGRESS];
       if (progress) progress.at = Date.now();
-      const fail = (reply: Reply, why: string): never => {
-        tx.outcome = why;
-        logTransaction(tx, reply);
-        d.metrics.inc('smtp_messages_total', { result: why });
-        throw smtpError(reply);
-      };
+      const fail = (reply: Reply, why: string): never => refuse(tx, d.metrics, reply, why);
       if (guard.oversized || stream.sizeExceeded) fail(REPLY.messageTooBig, 'too_big');
       if (guard.bareLineEndings && cfg.smtp.bareLineEndings === 'reject') fail(REPLY.bareLineEnding, 'bare_line_ending');
       if (guard.lineTooLong) fail(withText(REPLY.lineTooLong, `Message contains a line longer than ${cfg.smtp.maxLineLength} octets (RFC 5322 section 2.1.1)`), 'line_too_long');
       const size = head.length + guard.bytesOut;
       const body: MessageBody = sink.spilled ? { kind: 'file', path: spool.bodyPath(tx.id) } : { kind: 'memory', bytes: sink.bytes() };
-      tx.message = new Spooled(body, size);
-      const hooks = this.#rt(s).hooks;
-      const mv = (await hooks.smtp.message.call(tx, tx.message, tx.callTrace())) ?? quarantineFromEvidence(tx.evidence) ?? { kind: 'accept' as const };
-      if (mv.kind === 'reject' || mv.kind === 'tempfail') fail(mv.reply, `message_${mv.kind}`);
-      if (mv.kind === 'discard') {
-        tx.outcome = 'discarded';
-        tx.log.warn({ event: 'smtp.message.discarded', reason: mv.reason }, 'message accepted and discarded');
-        logTransaction(tx, REPLY.ok);
-        d.metrics.inc('smtp_messages_total', { result: 'discarded' });
-        return replyText(withText(REPLY.ok, `Ok: queued as ${tx.id}`));
-      }
-      for (const v of tagHeaders(tx.evidence)) tx.addHeader(TAG_HEADER, v);
-      const qv = await hooks.smtp.queue.call(tx, { verdict: mv }, tx.callTrace());
-      if (qv && qv.kind !== 'accept') fail(qv.reply, `queue_${qv.kind}`);
-      if (qv?.kind === 'accept') {
-        tx.outcome = 'queued_by_plugin';
-        logTransaction(tx, qv.reply ?? REPLY.ok);
-        d.metrics.inc('smtp_messages_total', { result: 'queued_by_plugin' });
-        return replyText(qv.reply ?? withText(REPLY.ok, `Ok: queued as ${tx.id}`));
-      }
-      const env = toEnvelope(tx, size, d.clock.now(), mv.kind === 'quarantine' ? mv.reason : undefined);
-      if (cfg.queue.inlineDelivery && (await d.queue.deliverInline(env, body))) {
-        tx.outcome = mv.kind === 'quarantine' ? 'quarantined' : 'delivered';
-        s.transactionCount++;
-        const reply = withText(REPLY.ok, `Ok: delivered as ${tx.id}`);
-        logTransaction(tx, reply);
-        d.metrics.inc('smtp_messages_total', { result: tx.outcome });
-        return replyText(reply);
-      }
-      let fh = sink.handle;
-      if (!fh) {
-        // Small message held in memory: it goes to disk now, and is fsynced there before the 250.
-        fh = await spool.createBody(tx.id);
-        await fh.write(body.kind === 'memory' ? body.bytes : Buffer.alloc(0));
-      }
-      await spool.commit(env, fh);
-      committed = true;
-      tx.outcome = mv.kind === 'quarantine' ? 'quarantined' : 'queued';
-      s.transactionCount++;
-      const reply = withText(REPLY.ok, `Ok: queued as ${tx.id}`);
-      logTransaction(tx, reply);
-      d.metrics.inc('smtp_messages_total', { result: tx.outcome });
-      d.queue.enqueue(tx.id, env);
-      return replyText(reply);
+      const done = await acceptMessage(tx, { body, size, ...(sink.handle ? { handle: sink.handle } : {}) }, {
+        config: cfg, hooks: this.#rt(s).hooks, spool, queue: d.queue, metrics: d.metrics, clock: d.clock,
+      });
+      committed = done.committed;
+      return replyText(done.reply);
     } catch (err) {
       if ((err as { responseCode?: number }).responseCode) throw err;
       tx.log.error({ event: 'smtp.data.error', err }, 'could not receive the message');

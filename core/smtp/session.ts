@@ -99,8 +99,8 @@ export class Transaction implements SmtpTransaction {
     this.headerEdits.push({ op: 'add', name, value });
   }
 
-  removeHeader(name: string): void {
-    this.headerEdits.push({ op: 'remove', name });
+  removeHeader(name: string, match?: { firstToken: string }): void {
+    this.headerEdits.push(match ? { op: 'remove', name, firstToken: match.firstToken } : { op: 'remove', name });
   }
 
   callTrace(): CallTrace {

@@ -86,7 +86,12 @@ export interface Evidence {
 /** A header to add to or remove from the message; applied once, at delivery. */
 export type HeaderEdit =
   | { op: 'add'; name: string; value: string }
-  | { op: 'remove'; name: string };
+  /**
+   * Drop every top-level field of that name, or with `firstToken` only those whose value starts
+   * with that token (case-insensitive, after CFWS): e.g. Authentication-Results fields that
+   * claim our own authserv-id (RFC 8601 §5).
+   */
+  | { op: 'remove'; name: string; firstToken?: string };
 
 /** The message body on disk, after DATA; read lazily. */
 export interface SpooledMessage {
@@ -110,7 +115,8 @@ export interface SmtpTransaction {
   /** Header edits, in order. Use addHeader/removeHeader. */
   readonly headerEdits: readonly HeaderEdit[];
   addHeader(name: string, value: string): void;
-  removeHeader(name: string): void;
+  /** Remove every field of that name, or with `match.firstToken` only the fields whose value starts with it. */
+  removeHeader(name: string, match?: { firstToken: string }): void;
   /** Set once the body is spooled (message and queue hooks). */
   readonly message?: SpooledMessage;
   /** Verdicts and timings, for the transaction log line and `explain`. */

@@ -121,7 +121,10 @@ export interface AppendResult {
 interface ChangeBase {
   readonly user: UserId;
   readonly folder: string;
-  /** FolderView.id of the view that caused it; a session skips its own echo. */
+  /**
+   * FolderView.id of the view that caused it; a session skips its own echo. On `added`, set when
+   * a view's COPY/MOVE brought the messages in (a user filing mail), absent for deliveries.
+   */
   readonly origin?: string;
   /** True when learnt from another process (notifyExternal), so a relay does not send it back. */
   readonly external?: boolean;

@@ -38,11 +38,13 @@ export class Dialogue {
     for (const f of w) f();
   }
 
-  static async connect(port: number, opts: { tls?: boolean; host?: string } = {}): Promise<Dialogue> {
+  /** `localAddress` picks the client's address (any 127.0.0.x), so one server sees several clients. */
+  static async connect(port: number, opts: { tls?: boolean; host?: string; localAddress?: string } = {}): Promise<Dialogue> {
     const host = opts.host ?? '127.0.0.1';
+    const local = opts.localAddress ? { localAddress: opts.localAddress } : {};
     const socket = opts.tls
-      ? tls.connect({ host, port, rejectUnauthorized: false, servername: 'localhost' })
-      : net.connect({ host, port });
+      ? tls.connect({ host, port, rejectUnauthorized: false, servername: 'localhost', ...local })
+      : net.connect({ host, port, ...local });
     await new Promise<void>((resolve, reject) => {
       socket.once(opts.tls ? 'secureConnect' : 'connect', () => resolve());
       socket.once('error', reject);

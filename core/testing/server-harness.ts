@@ -5,6 +5,7 @@ import { loadConfig } from '../config/load.ts';
 import { memoryLogger } from './memory-log.ts';
 import { PochtaServer } from '../server.ts';
 import type { DnsResolver } from '../dns.ts';
+import type { Clock } from '../clock.ts';
 
 export interface TestServerOptions {
   /** Merged over a config with every listener on 127.0.0.1 port 0. */
@@ -12,6 +13,8 @@ export interface TestServerOptions {
   /** Reuse a data directory (restart tests). */
   dataDir?: string;
   dns?: DnsResolver;
+  /** An injected clock (greylisting delays, rate windows) shared by several servers in one test. */
+  clock?: Clock;
   /** Runs on the data directory before the server starts (add users, drop files). */
   setup?: (dataDir: string) => Promise<void>;
 }
@@ -41,11 +44,17 @@ export async function startTestServer(opts: TestServerOptions = {}) {
         pop3s: { tls: 'implicit', host: '127.0.0.1', port: 0 },
       },
     },
+    imap: {
+      listeners: {
+        imap: { tls: 'starttls', host: '127.0.0.1', port: 0 },
+        imaps: { tls: 'implicit', host: '127.0.0.1', port: 0 },
+      },
+    },
   };
   const tree = deepMerge(base, opts.config ?? {});
   await opts.setup?.(dataDir);
   const loaded = await loadConfig({ tree, cwd: dataDir, env: {} });
-  const server = new PochtaServer({ loaded, log, ...(opts.dns ? { dns: opts.dns } : {}) });
+  const server = new PochtaServer({ loaded, log, ...(opts.dns ? { dns: opts.dns } : {}), ...(opts.clock ? { clock: opts.clock } : {}) });
   await server.start();
   const addr = server.addresses();
   const port = (name: string) => {

@@ -99,6 +99,20 @@ export class FolderState extends FolderBase {
     }
   }
 
+  /** Up to `length` bytes of the message from `start` in one buffer, rescanning once when another tool renamed it. */
+  async readMessage(uid: number, start: number, length: number): Promise<Buffer> {
+    for (let attempt = 0; ; attempt++) {
+      const file = this.pathOf(uid);
+      if (file === undefined) throw new MailStoreError('EXPUNGEISSUE', `message ${uid} has been expunged`);
+      try {
+        return await this.host.fs.readRange(file, start, length);
+      } catch (err) {
+        if (!isErrno(err, 'ENOENT') || attempt > 0) throw err;
+      }
+      await this.refresh({ force: true });
+    }
+  }
+
   entry(uid: number): Readonly<IndexEntry> | undefined {
     return this.index.entries.get(uid);
   }

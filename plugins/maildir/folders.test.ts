@@ -82,8 +82,13 @@ test('a deleted and re-created folder gets a new UIDVALIDITY', async (t) => {
 });
 
 test('client-supplied names never reach outside the store root', async (t) => {
-  const { store, root } = await setup(t);
-  const outside = path.dirname(root);
+  // The store root sits alone in a private directory, so "outside" is observable without racing
+  // other tests that create files in the shared temp directory.
+  const outside = await tempRoot(t);
+  const root = path.join(outside, 'store');
+  const store = new MaildirStore({ root, hostname: 'mx.example.test' });
+  t.after(() => store.close());
+  await store.listFolders(ALICE);
   const before = await fsp.readdir(outside);
   const attempts = ['../x', 'a/../../b', '.', '..', '../../../../tmp/evil', 'a\u0000b', 'a\rb', 'a\nb', '.hidden', '/abs'];
   for (const name of attempts) {
@@ -97,5 +102,7 @@ test('client-supplied names never reach outside the store root', async (t) => {
     await assert.rejects(store.listFolders(user), { code: 'CANNOT' }, user);
   }
   assert.deepEqual(await fsp.readdir(outside), before);
+  assert.deepEqual(before, ['store']);
   assert.deepEqual(await fsp.readdir(root), ['example.test']);
+  await assert.rejects(fsp.stat('/tmp/evil'), { code: 'ENOENT' });
 });

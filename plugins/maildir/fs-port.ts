@@ -2,14 +2,51 @@
  * The file-system calls the Maildir store makes, injectable so tests can count them (a folder must open
  * from its index without reading every message) or fail one at a chosen step.
  */
+import fs from 'node:fs';
 import fsp from 'node:fs/promises';
 
 export type FsPort = Pick<
   typeof fsp,
   'open' | 'readdir' | 'stat' | 'rename' | 'link' | 'unlink' | 'mkdir' | 'rm' | 'readFile' | 'utimes'
->;
+> & {
+  /** Up to `length` bytes of `file` from `position`, in one buffer (shorter at end of file). */
+  readRange(file: string, position: number, length: number): Promise<Buffer>;
+};
 
-export const nodeFs: FsPort = fsp;
+/**
+ * open + read + close with the callback API: for a message of a few KB a FileHandle (and a stream on
+ * it) costs several times the CPU of the read itself, and IMAP FETCH / SEARCH read whole folders.
+ * Bounded: each read either advances or ends the loop at end of file.
+ */
+function readRange(file: string, position: number, length: number): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    fs.open(file, 'r', (openErr, fd) => {
+      if (openErr) return reject(openErr);
+      const buf = Buffer.allocUnsafe(length);
+      let got = 0;
+      const finish = (err: Error | null): void =>
+        fs.close(fd, (closeErr) => {
+          const e = err ?? closeErr;
+          if (e) reject(e);
+          else resolve(got < length ? buf.subarray(0, got) : buf);
+        });
+      const step = (): void =>
+        fs.read(fd, buf, got, length - got, position + got, (readErr, n) => {
+          if (readErr) return finish(readErr);
+          got += n;
+          if (n === 0 || got >= length) finish(null);
+          else step();
+        });
+      if (length <= 0) finish(null);
+      else step();
+    });
+  });
+}
+
+export const nodeFs: FsPort = {
+  open: fsp.open, readdir: fsp.readdir, stat: fsp.stat, rename: fsp.rename, link: fsp.link, unlink: fsp.unlink,
+  mkdir: fsp.mkdir, rm: fsp.rm, readFile: fsp.readFile, utimes: fsp.utimes, readRange,
+};
 
 /** fsync a directory so a rename or create inside it survives a crash (the file's own fsync does not cover it). */
 export async function syncDir(fs: FsPort, dir: string): Promise<void> {

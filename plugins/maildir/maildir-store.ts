@@ -266,10 +266,10 @@ export class MaildirStore implements MailStore, ViewHost {
   }
 
   /** COPY (RFC 3501 §6.4.7, COPYUID RFC 4315): hard links under new names, flags and date kept. */
-  async copy(from: FolderState, uids: readonly number[], destination: string): Promise<CopyResult> {
+  async copy(from: FolderState, uids: readonly number[], destination: string, origin?: string): Promise<CopyResult> {
     const dest = await this.acquire({ id: from.user, dir: from.userDir }, destination);
     try {
-      return await copyMessages(this.copying, from, uids, dest);
+      return await copyMessages(this.copying, from, uids, dest, origin);
     } finally {
       this.release(dest);
     }

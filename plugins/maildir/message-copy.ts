@@ -20,7 +20,8 @@ export interface CopyContext {
 }
 
 /** COPY: hard links under new names; messages expunged meanwhile are left out of the result. */
-export async function copyMessages(ctx: CopyContext, from: FolderState, uids: readonly number[], dest: FolderState): Promise<CopyResult> {
+/** `origin`: the view that asked; the destination's `added` event carries it (a client copy, not a delivery). */
+export async function copyMessages(ctx: CopyContext, from: FolderState, uids: readonly number[], dest: FolderState, origin?: string): Promise<CopyResult> {
   const present = uids.filter((uid) => from.entry(uid) !== undefined);
   await dest.infoFor(present.map((uid) => from.flagsOf(uid)));
   const sourceUids: number[] = [];
@@ -32,7 +33,7 @@ export async function copyMessages(ctx: CopyContext, from: FolderState, uids: re
     files.push(file);
   }
   await syncMessageDirs(ctx, dest, files);
-  const destUids = await dest.register(files);
+  const destUids = await dest.register(files, origin !== undefined ? { origin } : {});
   return { uidValidity: dest.uidValidity, sourceUids, destUids };
 }
 
@@ -54,7 +55,7 @@ export async function moveMessages(
     { origin },
   );
   await syncMessageDirs(ctx, dest, files);
-  const destUids = await dest.register(files);
+  const destUids = await dest.register(files, { origin });
   return { uidValidity: dest.uidValidity, sourceUids, destUids };
 }
 

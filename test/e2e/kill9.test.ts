@@ -17,7 +17,7 @@ for (const inline of [true, false]) test(`kill -9 during a load loses no message
     'dataDir: ./data',
     'log: { level: info, pretty: false }',
     `queue: { inlineDelivery: ${inline} }`,
-    'pop3: { listeners: {} }', 'smtp:',
+    'pop3: { listeners: {} }', 'imap: { listeners: {} }', 'smtp:',
     '  listeners:',
     '    mx: { kind: mx, host: 127.0.0.1, port: 0 }',
     'plugins:',

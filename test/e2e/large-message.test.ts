@@ -18,7 +18,7 @@ test('a 50 MB message is streamed: the server\'s RSS grows by about 20 MB at mos
   const cfg = path.join(dir, 'pochta.config.yaml');
   await writeFile(cfg, [
     'hostname: mx.large.test', 'dataDir: ./data', 'log: { level: info, pretty: false }',
-    'pop3: { listeners: {} }', 'smtp:', '  maxMessageSize: 104857600', '  listeners:', '    mx: { kind: mx, host: 127.0.0.1, port: 0 }',
+    'pop3: { listeners: {} }', 'imap: { listeners: {} }', 'smtp:', '  maxMessageSize: 104857600', '  listeners:', '    mx: { kind: mx, host: 127.0.0.1, port: 0 }',
     'plugins:', '  auth-file: {}', '  local-domains: { domains: [large.test] }', '  maildir: {}', '',
   ].join('\n'));
   await addUser(path.join(dir, 'data'), 'big@large.test', 'irrelevant password');

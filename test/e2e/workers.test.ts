@@ -21,7 +21,7 @@ test('workers: 2 share the listener, each message is delivered once, a killed wo
   const cfg = path.join(dir, 'pochta.config.yaml');
   await writeFile(cfg, [
     'hostname: mx.workers.test', 'dataDir: ./data', 'workers: 2', 'log: { level: info, pretty: false }',
-    'pop3: { listeners: {} }', 'smtp:', '  maxConnectionsPerIp: 100', '  listeners:', '    mx: { kind: mx, host: 127.0.0.1, port: 0 }',
+    'pop3: { listeners: {} }', 'imap: { listeners: {} }', 'smtp:', '  maxConnectionsPerIp: 100', '  listeners:', '    mx: { kind: mx, host: 127.0.0.1, port: 0 }',
     'plugins:', '  auth-file: {}', '  local-domains: { domains: [workers.test] }', '  maildir: {}', '',
   ].join('\n'));
   const data = path.join(dir, 'data');

@@ -1,0 +1,200 @@
+/**
+ * FETCH and UID FETCH (RFC 3501 §6.4.5, §6.4.8) with CONDSTORE MODSEQ / CHANGEDSINCE
+ * (RFC 7162 §3.1.4). Structure, envelope and sections come from the message layer; the whole
+ * message (BODY[], RFC822) is streamed straight from the store.
+ */
+import type { Readable } from 'node:stream';
+import type { MessageInfo } from '../../store/mail-store.ts';
+import { isMailStoreError } from '../../store/errors.ts';
+import { encode } from '../encoder.ts';
+import { bodyStructure, envelope, readSection, type MessageStructure } from '../message/index.ts';
+import { ParseError, type Cursor } from '../parser/cursor.ts';
+import { formatDateTime } from '../parser/date.ts';
+import { parseFetch, type FetchItem } from '../parser/fetch.ts';
+import { parseSequenceSet, resolveSeqSet, resolveUidSet } from '../parser/sequence.ts';
+import { flagList } from '../responses.ts';
+import type { ImapSession } from '../session.ts';
+import type { SectionSpec, Partial } from '../types.ts';
+import { ok, SELECTED, type CommandSpec, type Outcome } from './types.ts';
+
+const HEADER: SectionSpec = { part: [], text: 'HEADER' };
+const TEXT: SectionSpec = { part: [], text: 'TEXT' };
+const ENVELOPE_PREFIX = Buffer.from('ENVELOPE ');
+
+/** Which items mark the message \Seen (RFC 3501 §6.4.5: BODY[…] without .PEEK, RFC822, RFC822.TEXT). */
+function setsSeen(items: readonly FetchItem[]): boolean {
+  return items.some((i) => (i.kind === 'section' && !i.peek) || i.kind === 'RFC822' || i.kind === 'RFC822.TEXT');
+}
+
+function needsStructure(items: readonly FetchItem[]): boolean {
+  return items.some((i) => i.kind === 'ENVELOPE' || i.kind === 'BODY' || i.kind === 'BODYSTRUCTURE' || i.kind === 'RFC822.HEADER' || i.kind === 'RFC822.TEXT'
+    || (i.kind === 'section' && (i.section.part.length > 0 || i.section.text !== undefined)));
+}
+
+export function resolveSet(s: ImapSession, c: Cursor, uid: boolean): number[] {
+  const sel = s.selected!;
+  const set = parseSequenceSet(c);
+  if (uid) return resolveUidSet(set, sel.uids);
+  const uids = resolveSeqSet(set, sel.uids);
+  if (!uids) throw new ParseError('Invalid message sequence number');
+  return uids;
+}
+
+async function fetch(s: ImapSession, c: Cursor, uid: boolean): Promise<Outcome> {
+  const sel = s.selected!;
+  const view = sel.view;
+  const uids = resolveSet(s, c, uid);
+  c.sp();
+  const req = parseFetch(c);
+  c.end();
+  const items = [...req.items];
+  if (uid && !items.some((i) => i.kind === 'UID')) items.unshift({ kind: 'UID' });
+  if (items.some((i) => i.kind === 'MODSEQ') || req.changedSince !== undefined) s.condstore = true;
+  // RFC 7162 §3.1.4.1: CHANGEDSINCE implies MODSEQ.
+  if (req.changedSince !== undefined && !items.some((i) => i.kind === 'MODSEQ')) items.push({ kind: 'MODSEQ' });
+  const markSeen = setsSeen(items) && !view.readOnly;
+  const structure = needsStructure(items);
+  let expungedUnder = false;
+  for (const u of uids) {
+    let info = view.get(u);
+    if (!info) {
+      // RFC 2180 §4.1.2: expunged by another session; the client hears of it at the next NOOP.
+      expungedUnder = true;
+      continue;
+    }
+    if (req.changedSince !== undefined && info.modseq <= req.changedSince) continue;
+    let addFlags = false;
+    if (markSeen && !info.flags.includes('\\Seen')) {
+      const r = await view.setFlags([u], { mode: 'add', flags: ['\\Seen'] });
+      info = view.get(u) ?? info;
+      addFlags = r.changed.length > 0 && !items.some((i) => i.kind === 'FLAGS');
+    }
+    const seq = sel.seqOf(u);
+    if (!seq) continue;
+    const all = addFlags ? [...items, { kind: 'FLAGS' } as FetchItem] : items;
+    // Everything that can fail (parsing, opening bodies) happens before the first byte of the
+    // response, so a message expunged meanwhile is skipped instead of leaving half a FETCH.
+    const pieces: Piece[] = [];
+    try {
+      const struct = structure ? await s.env.cache.get(view, u) : undefined;
+      for (const item of all) {
+        const p = prepareItem(s, item, info, struct);
+        pieces.push(p instanceof Promise ? await p : p);
+      }
+    } catch (err) {
+      for (const p of pieces) p.body?.stream.destroy();
+      if (!isMailStoreError(err, 'EXPUNGEISSUE') && !isMailStoreError(err, 'NONEXISTENT')) throw err;
+      expungedUnder = true;
+      continue;
+    }
+    await sendPieces(s, seq, pieces, u);
+  }
+  return ok(`${uid ? 'UID FETCH' : 'FETCH'} completed${expungedUnder ? ' (some messages were expunged meanwhile)' : ''}`);
+}
+
+/**
+ * One response: the text between streamed bodies goes out as one Buffer (a whole-folder FETCH is
+ * one send per message, not one per item).
+ */
+async function sendPieces(s: ImapSession, seq: number, pieces: readonly Piece[], uid: number): Promise<void> {
+  let text = `* ${seq} FETCH (`;
+  let bufs: Buffer[] | undefined;
+  for (let i = 0; i < pieces.length; i++) {
+    const p = pieces[i];
+    if (i) text += ' ';
+    if (typeof p.head === 'string') text += p.head;
+    else {
+      bufs ??= [];
+      bufs.push(Buffer.from(text, 'utf8'), p.head);
+      text = '';
+    }
+    if (p.body) {
+      if (bufs) {
+        bufs.push(Buffer.from(text, 'utf8'));
+        await s.send(Buffer.concat(bufs));
+        bufs = undefined;
+      } else await s.send(text);
+      text = '';
+      await pipeExactly(s, p.body.stream, p.body.length, uid);
+    }
+  }
+  text += ')\r\n';
+  if (!bufs) return s.send(text);
+  bufs.push(Buffer.from(text, 'utf8'));
+  return s.send(Buffer.concat(bufs));
+}
+
+/** One FETCH item: its text (with a literal's `{n}` header) and, for bodies, the stream to follow. */
+interface Piece {
+  readonly head: string | Buffer;
+  readonly body?: { readonly stream: Readable; readonly length: number };
+}
+
+/** Synchronous for the items that need no I/O (the common FLAGS / ENVELOPE case). */
+function prepareItem(s: ImapSession, item: FetchItem, info: MessageInfo, struct: MessageStructure | undefined): Piece | Promise<Piece> {
+  const view = s.selected!.view;
+  switch (item.kind) {
+    case 'UID': return { head: `UID ${info.uid}` };
+    case 'FLAGS': return { head: `FLAGS ${flagList(info.flags, view.isRecent(info.uid))}` };
+    case 'INTERNALDATE': return { head: `INTERNALDATE "${formatDateTime(info.internalDate)}"` };
+    case 'RFC822.SIZE': return { head: `RFC822.SIZE ${info.size}` };
+    case 'MODSEQ': return { head: `MODSEQ (${info.modseq})` };
+    // Memoised wire bytes: a folder's ENVELOPEs are fetched again and again by every client.
+    case 'ENVELOPE': return { head: (struct!.memo.envelopeWire ??= Buffer.concat([ENVELOPE_PREFIX, encode(envelope(struct!))])) };
+    case 'BODY': return { head: Buffer.concat([Buffer.from('BODY '), encode(bodyStructure(struct!, false))]) };
+    case 'BODYSTRUCTURE': return { head: Buffer.concat([Buffer.from('BODYSTRUCTURE '), encode(bodyStructure(struct!, true))]) };
+    case 'RFC822': return whole(s, 'RFC822 ', info);
+    case 'RFC822.HEADER': return readSection(view, info.uid, struct!, HEADER).then((d) => literal('RFC822.HEADER ', d));
+    case 'RFC822.TEXT': return readSection(view, info.uid, struct!, TEXT).then((d) => literal('RFC822.TEXT ', d));
+    case 'section': {
+      const name = item.name + (item.partial ? `<${item.partial.start}>` : '') + ' ';
+      if (!item.section.part.length && !item.section.text) return whole(s, name, info, item.partial);
+      return readSection(view, info.uid, struct!, item.section, item.partial).then((d) => literal(name, d));
+    }
+  }
+}
+
+/** The whole message (or a byte range of it), streamed with its size known up front. */
+async function whole(s: ImapSession, name: string, info: MessageInfo, partial?: Partial): Promise<Piece> {
+  const start = partial ? Math.min(partial.start, info.size) : 0;
+  const end = partial ? Math.min(info.size, start + partial.length) : info.size;
+  const length = end - start;
+  const head = `${name}{${length}}\r\n`;
+  if (!length) return { head };
+  return { head, body: { stream: await s.selected!.view.read(info.uid, { start, end }), length } };
+}
+
+async function literal(name: string, data: Buffer | Readable): Promise<Piece> {
+  if (Buffer.isBuffer(data)) return { head: Buffer.concat([Buffer.from(`${name}{${data.length}}\r\n`), data]) };
+  const known = (data as Readable & { byteLength?: unknown }).byteLength;
+  // The message layer's SectionStream knows its length up front: stream it.
+  if (typeof known === 'number') return { head: `${name}{${known}}\r\n`, body: { stream: data, length: known } };
+  // Otherwise the length is unknown until read; sections are bounded by the message size.
+  const parts: Buffer[] = [];
+  for await (const chunk of data as AsyncIterable<Buffer>) parts.push(chunk);
+  const buf = Buffer.concat(parts);
+  return { head: Buffer.concat([Buffer.from(`${name}{${buf.length}}\r\n`), buf]) };
+}
+
+/** Send exactly `length` bytes of `stream` (truncated or space-padded: the literal length is on the wire). */
+async function pipeExactly(s: ImapSession, stream: Readable, length: number, uid?: number): Promise<void> {
+  let sent = 0;
+  try {
+    for await (const chunk of stream as AsyncIterable<Buffer>) {
+      if (sent >= length || s.closed) break;
+      const piece = chunk.length > length - sent ? chunk.subarray(0, length - sent) : chunk;
+      await s.send(piece);
+      sent += piece.length;
+    }
+  } finally {
+    stream.destroy();
+  }
+  if (sent < length && !s.closed) {
+    s.env.log.warn({ event: 'imap.size_mismatch', session: s.env.id, uid, listed: length, sent }, 'message shorter than its size; padded');
+    await s.send(Buffer.alloc(length - sent, 0x20));
+  }
+}
+
+export const FETCH_COMMANDS: Record<string, CommandSpec> = {
+  FETCH: { states: SELECTED, run: (s, _t, c, uid) => fetch(s, c, uid), expungeOk: false },
+};

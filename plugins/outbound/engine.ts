@@ -1,0 +1,296 @@
+import { setMaxListeners } from 'node:events';
+import type { DnsResolver } from '../../core/dns.ts';
+import type { AttemptDecision, Hooks, NextHop, OutboundDestination, OutboundTlsPolicy } from '../../core/hooks.ts';
+import type { KeyValueStore } from '../../core/kv/kv.ts';
+import type { Logger } from '../../core/log.ts';
+import { composeMessage } from '../../core/queue/compose.ts';
+import type { RemoteDelivery, RemoteJob, RemoteOutcome, RemoteRecipient, RemoteResult } from '../../core/queue/remote.ts';
+import { SmtpClient, ConnectError, type ClientError } from './client.ts';
+import type { OutboundConfig } from './config.ts';
+import { DestinationLimiter } from './limiter.ts';
+import { lookupSts, type StsLookup } from './mta-sts-fetch.ts';
+import { mxMatches } from './mta-sts.ts';
+import { addressesOf, resolveMx, type MxHost } from './mx.ts';
+import { localFailure, outcomeFromReply, parseReply } from './outcome.ts';
+import { ConnectionPool } from './pool.ts';
+import { checkRemote } from './remote-checks.ts';
+import { configuredHop } from './route.ts';
+import { applyRequireTls, basePolicy, describePolicy } from './tls-policy.ts';
+
+/** The three outbound hooks, as the engine calls them (undefined: nobody answered). */
+export interface OutboundHookCalls {
+  route(dest: OutboundDestination): Promise<NextHop | undefined>;
+  tlsPolicy(dest: OutboundDestination, policy: OutboundTlsPolicy): Promise<OutboundTlsPolicy | undefined>;
+  beforeAttempt(dest: OutboundDestination, hop: NextHop): Promise<AttemptDecision | undefined>;
+}
+
+/** The calls over a runtime's hooks (a plugin gets them as `ctx.drives`). */
+export function hookCalls(hooks: { readonly outbound: Pick<Hooks['outbound'], 'route' | 'tlsPolicy' | 'beforeAttempt'> }): OutboundHookCalls {
+  return {
+    route: (d) => hooks.outbound.route.call(d, {}),
+    tlsPolicy: (d, policy) => hooks.outbound.tlsPolicy.call(d, { policy }),
+    beforeAttempt: (d, hop) => hooks.outbound.beforeAttempt.call(d, { hop }),
+  };
+}
+
+export interface EngineDeps {
+  readonly config: OutboundConfig;
+  readonly ehloName: string;
+  readonly dns: DnsResolver;
+  readonly kv: KeyValueStore;
+  readonly log: Logger;
+  readonly now: () => number;
+  readonly resolvePath: (p: string) => string;
+  /** System roots plus tls.caFile, or undefined for the system's. */
+  readonly ca?: ReadonlyArray<string | Buffer> | undefined;
+  readonly hooks?: OutboundHookCalls | undefined;
+}
+
+type Outcomes = Map<string, RemoteOutcome>;
+
+const domainOf = (address: string) => address.slice(address.lastIndexOf('@') + 1).toLowerCase();
+
+/** Recipients grouped by their DSN parameters: nodemailer sends one NOTIFY/ORCPT per transaction. */
+function dsnGroups(recipients: readonly RemoteRecipient[]): RemoteRecipient[][] {
+  const groups = new Map<string, RemoteRecipient[]>();
+  for (const r of recipients) {
+    const key = JSON.stringify([r.dsn?.notify ?? null, r.dsn?.orcpt ?? null]);
+    groups.set(key, [...(groups.get(key) ?? []), r]);
+  }
+  return [...groups.values()];
+}
+
+/** A target to connect to: one address of one host. */
+interface Target {
+  readonly host: string;
+  readonly address: string;
+  readonly port: number;
+  readonly implicitTls: boolean;
+  readonly auth?: { readonly user: string; readonly pass: string } | undefined;
+}
+
+/**
+ * The delivery engine behind REMOTE_DELIVERY: per destination (recipient domain) it picks the
+ * next hop, works out the TLS policy, and makes one attempt over the MX hosts in order, reusing
+ * idle connections, within the concurrency caps. It never retries later on its own: that is the
+ * scheduler's (core/queue).
+ */
+export class OutboundEngine implements RemoteDelivery {
+  readonly pool: ConnectionPool;
+  readonly limiter: DestinationLimiter;
+  readonly #d: EngineDeps;
+
+  constructor(deps: EngineDeps) {
+    this.#d = deps;
+    this.pool = new ConnectionPool({ maxMessages: deps.config.reuse.maxMessages, idleMs: deps.config.reuse.idleMs });
+    this.limiter = new DestinationLimiter(deps.config.concurrency.total, deps.config.concurrency.perDestination);
+  }
+
+  async deliver(job: RemoteJob, signal: AbortSignal): Promise<readonly RemoteResult[]> {
+    // Every job in flight (and every one waiting for a slot) listens on the scheduler's one
+    // signal: hundreds at once is the normal case, not a leak.
+    setMaxListeners(0, signal);
+    const byDomain = new Map<string, RemoteRecipient[]>();
+    for (const r of job.recipients) byDomain.set(domainOf(r.address), [...(byDomain.get(domainOf(r.address)) ?? []), r]);
+    const outcomes: Outcomes = new Map();
+    await Promise.all([...byDomain].map(async ([domain, rcpts]) => {
+      try {
+        await this.#destination(job, domain, rcpts, outcomes, signal);
+      } catch (err) {
+        this.#d.log.warn({ event: 'outbound.error', queueId: job.queueId, domain, err: (err as Error).message }, 'attempt failed');
+        for (const r of rcpts) if (!outcomes.has(r.address)) outcomes.set(r.address, { kind: 'tempfail', reason: `internal error: ${(err as Error).message}` });
+      }
+    }));
+    return job.recipients.map((r) => ({
+      address: r.address,
+      outcome: outcomes.get(r.address) ?? { kind: 'tempfail', reason: signal.aborted ? 'server stopping' : 'not attempted' },
+    }));
+  }
+
+  close(): void {
+    this.pool.closeAll();
+  }
+
+  async #destination(job: RemoteJob, domain: string, rcpts: RemoteRecipient[], out: Outcomes, signal: AbortSignal): Promise<void> {
+    const { config, hooks, log } = this.#d;
+    const all = (o: RemoteOutcome) => rcpts.forEach((r) => out.set(r.address, o));
+    const dest: OutboundDestination = { job, domain, recipients: rcpts.map((r) => r.address) };
+    const hop = (await hooks?.route(dest)) ?? (await configuredHop(config, domain, this.#d.resolvePath));
+    const decision = await hooks?.beforeAttempt(dest, hop);
+    if (decision?.kind === 'delay') return all({ kind: 'tempfail', reason: `delayed: ${decision.reason}` });
+    if (decision?.kind === 'cancel') return all(localFailure('permfail', 550, '5.7.0', `delivery cancelled: ${decision.reason}`));
+
+    let hosts: readonly MxHost[];
+    let sts: StsLookup = { kind: 'none' };
+    if (hop.kind === 'smarthost') {
+      hosts = [];
+    } else {
+      const mx = await resolveMx(this.#d.dns, domain, { maxHosts: config.maxMxHosts });
+      // RFC 7505 §4.2: a null MX means the domain accepts no mail; fail at once.
+      if (mx.kind === 'null-mx') return all(localFailure('permfail', 556, '5.1.10', `recipient domain ${domain} does not accept mail (null MX)`));
+      if (mx.kind === 'permfail') return all(localFailure('permfail', 550, '5.1.2', mx.reason));
+      if (mx.kind === 'tempfail') return all(localFailure('tempfail', 451, '4.4.3', mx.reason));
+      hosts = mx.hosts;
+      if (config.mtaSts.enabled) {
+        sts = await lookupSts(domain, {
+          dns: this.#d.dns, kv: this.#d.kv, now: this.#d.now, httpsPort: config.mtaSts.httpsPort, ca: this.#d.ca,
+          timeoutMs: config.mtaSts.fetchTimeoutMs, maxBytes: config.mtaSts.maxPolicyBytes,
+        }, (what) => log.warn({ event: 'outbound.mta-sts', domain, problem: what }, 'MTA-STS lookup problem'));
+      }
+    }
+    let policy = basePolicy(config.tls, domain, hop, sts);
+    const adjusted = await hooks?.tlsPolicy(dest, policy);
+    if (adjusted) policy = adjusted;
+    policy = applyRequireTls(policy, job.mailFrom.requireTls);
+
+    let targets: Target[];
+    if (hop.kind === 'smarthost') {
+      const { addresses } = await addressesOf(this.#d.dns, hop.host);
+      targets = addresses.map((address) => ({ host: hop.host, address, port: hop.port, implicitTls: hop.tls === 'implicit', auth: hop.auth }));
+      if (!targets.length) return all(localFailure('tempfail', 451, '4.4.3', `smarthost ${hop.host} has no address`));
+    } else {
+      // RFC 8461 §4.1: under enforce, only MX hosts that match the policy are candidates.
+      const usable = policy.mxPatterns && !policy.testing ? hosts.filter((h) => mxMatches(h.name, policy.mxPatterns!)) : hosts;
+      if (!usable.length) return all(localFailure('tempfail', 451, '4.7.5', `no MX host of ${domain} matches its TLS policy (${describePolicy(policy)})`));
+      targets = usable.flatMap((h) => h.addresses.map((address) => ({ host: h.name, address, port: config.port, implicitTls: false })));
+    }
+    const destKey = hop.kind === 'smarthost' ? `smarthost:${hop.host}:${hop.port}` : domain;
+    let release: () => void;
+    try {
+      release = await this.limiter.acquire(destKey, signal);
+    } catch {
+      return all({ kind: 'tempfail', reason: 'server stopping' });
+    }
+    try {
+      await this.#attempt(job, domain, rcpts, targets, policy, out, signal);
+    } finally {
+      release();
+    }
+  }
+
+  /** Try the targets in order until one connection takes the message (RFC 5321 §5.1). */
+  async #attempt(job: RemoteJob, domain: string, rcpts: RemoteRecipient[], targets: Target[], policy: OutboundTlsPolicy, out: Outcomes, signal: AbortSignal): Promise<void> {
+    const { log } = this.#d;
+    const failures: string[] = [];
+    let lastReply: ReturnType<typeof parseReply>;
+    for (const t of targets.slice(0, Math.max(this.#d.config.maxMxHosts, 1) * 2)) {
+      if (signal.aborted) break;
+      const key = `${t.address}|${t.port}|${t.host}|${t.implicitTls}|${describePolicy(policy)}|${t.auth?.user ?? ''}`;
+      let client = this.pool.take(key);
+      let reused = false;
+      if (client) {
+        try {
+          await client.reset();
+          reused = true;
+        } catch {
+          client.close();
+          client = undefined;
+        }
+      }
+      if (!client) {
+        try {
+          client = await SmtpClient.open({
+            address: t.address, port: t.port, hostname: t.host, ehloName: this.#d.ehloName, implicitTls: t.implicitTls,
+            policy, ca: this.#d.ca, auth: t.auth, signal,
+            connectTimeoutMs: this.#d.config.connectTimeoutMs, greetingTimeoutMs: this.#d.config.greetingTimeoutMs,
+            commandTimeoutMs: this.#d.config.commandTimeoutMs,
+          });
+        } catch (err) {
+          const e = err as ConnectError;
+          failures.push(`${t.host}[${t.address}]: ${e.message}`);
+          lastReply = parseReply(e.response) ?? lastReply;
+          log.info({ event: 'outbound.connect-failed', queueId: job.queueId, domain, mx: t.host, address: t.address, tlsPolicy: describePolicy(policy), kind: e.kind ?? 'network', detail: e.message }, 'next host');
+          // A refused AUTH is the relay's answer, not a host problem: no other address will differ.
+          if (e instanceof ConnectError && e.kind === 'auth') break;
+          continue;
+        }
+      }
+      const onAbort = () => client.close();
+      signal.addEventListener('abort', onAbort, { once: true });
+      try {
+        log.info({
+          event: 'outbound.attempt', queueId: job.queueId, domain, mx: t.host, address: t.address, port: t.port, reused,
+          tlsPolicy: describePolicy(policy), tls: client.tls.secure ? `${client.tls.protocol ?? 'TLS'} ${client.tls.cipher ?? ''}`.trim() : 'none',
+          verified: client.tls.authorized, ...(client.tls.report ? { mtaStsReport: client.tls.report } : {}),
+        }, 'delivering');
+        // Recipients that already have an outcome (an earlier DSN group on a connection that
+        // broke afterwards) are not sent again.
+        const done = await this.#sendAll(job, rcpts.filter((r) => !out.has(r.address)), client, t.host, out);
+        if (done) return;
+      } finally {
+        signal.removeEventListener('abort', onAbort);
+        this.pool.give(key, client);
+      }
+      failures.push(`${t.host}[${t.address}]: connection lost`);
+    }
+    const reason = failures.length ? `all hosts failed: ${failures.join('; ')}` : 'no host tried';
+    for (const r of rcpts) {
+      if (out.has(r.address)) continue;
+      out.set(r.address, lastReply && lastReply.code >= 400 && lastReply.code < 500
+        ? { kind: 'tempfail', reply: lastReply, reason }
+        : localFailure('tempfail', 451, '4.4.1', reason));
+    }
+  }
+
+  /**
+   * Send the message over one connection, one transaction per DSN group (RSET between). True when
+   * every recipient has an outcome; false when the connection broke before the message was taken
+   * (the caller tries the next host for what is left).
+   */
+  async #sendAll(job: RemoteJob, rcpts: RemoteRecipient[], client: SmtpClient, mx: string, out: Outcomes): Promise<boolean> {
+    const all = (list: RemoteRecipient[], o: RemoteOutcome) => list.forEach((r) => out.set(r.address, o));
+    const size = job.size + job.headerPrefix.length;
+    const ext = client.extensions;
+    const check = await checkRemote(job, ext, mx);
+    if ('fail' in check) {
+      all(rcpts, check.fail);
+      return true;
+    }
+    const eightBit = check.eightBit;
+    const groups = dsnGroups(rcpts);
+    for (let i = 0; i < groups.length; i++) {
+      const group = groups[i];
+      if (i > 0) {
+        try {
+          await client.reset();
+        } catch {
+          return false;
+        }
+      }
+      const first = group[0];
+      const ret = job.mailFrom.dsn?.ret;
+      const envid = job.mailFrom.dsn?.envid;
+      const notify = first.dsn?.notify?.join(',');
+      const orcpt = first.dsn?.orcpt;
+      const dsn = ret || envid || notify || orcpt ? { ret, envid, notify, orcpt } : undefined;
+      // RFC 3461 §6.2: NOTIFY/ORCPT passed to a DSN-capable hop make success notices its job.
+      const passedDsn = ext.has('DSN') && Boolean(notify || orcpt);
+      try {
+        const res = await client.send({
+          from: job.mailFrom.address, to: group.map((r) => r.address), size, dsn, eightBit,
+          smtpUtf8: job.mailFrom.smtpUtf8, requireTls: job.mailFrom.requireTls,
+        }, composeMessage(job.headerPrefix, job.body, job.removeHeaders));
+        const okReply = parseReply(res.response);
+        const rejected = new Map(res.rejected.map((r) => [r.recipient, r.response]));
+        for (const r of group) {
+          const rr = parseReply(rejected.get(r.address));
+          if (rr) out.set(r.address, outcomeFromReply(rr, mx, 'RCPT TO'));
+          else out.set(r.address, { kind: 'delivered', mx, ...(okReply ? { reply: okReply } : {}), ...(passedDsn ? { dsn: true } : {}) });
+        }
+      } catch (err) {
+        const e = err as ClientError;
+        const reply = parseReply(e.response);
+        if (!reply) {
+          // No reply: the connection broke or timed out. Before any recipient was accepted the
+          // next host may be tried; the caller does that for recipients without an outcome.
+          client.close();
+          return false;
+        }
+        const perRcpt = new Map((e.rejectedErrors ?? []).map((x) => [x.recipient ?? '', parseReply(x.response)]));
+        const stage = e.rejectedErrors?.length ? 'RCPT TO' : /DATA|message/i.test(e.message) ? 'DATA' : 'MAIL FROM';
+        for (const r of group) out.set(r.address, outcomeFromReply(perRcpt.get(r.address) ?? reply, mx, stage));
+      }
+    }
+    return true;
+  }
+}
