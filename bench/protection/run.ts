@@ -15,6 +15,7 @@ import { envInt } from '../lib/env.ts';
 import { killGroup } from '../lib/group.ts';
 import { freePort, waitForGreeting } from '../lib/net.ts';
 import { waitQuiet } from '../lib/quiet.ts';
+import { runDriver } from '../lib/main.ts';
 import { appendSection } from '../lib/results.ts';
 import { CLK_TCK, allStats, cpuTotals, readStat, RssSampler, treeTicks } from '../lib/proc.ts';
 import { startPochta, RCPT, type RunningPochta, type Variant } from './pochta.ts';
@@ -427,11 +428,4 @@ async function main(): Promise<void> {
   log(`appended to ${path.relative(REPO, S.results)}`);
 }
 
-main().then(
-  () => cleanup(),
-  async (e: unknown) => {
-    log(`FAILED: ${(e as Error).stack ?? String(e)}`);
-    await cleanup();
-    process.exitCode = 1;
-  },
-);
+runDriver(main, cleanup, log);

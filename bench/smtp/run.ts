@@ -19,6 +19,7 @@ import { killGroup, pidAlive } from '../lib/group.ts';
 import { freePort, waitForGreeting } from '../lib/net.ts';
 import { pochtaVersion } from '../lib/version.ts';
 import { waitQuiet } from '../lib/quiet.ts';
+import { runDriver } from '../lib/main.ts';
 import { appendSection } from '../lib/results.ts';
 import { CLK_TCK, cpuTotals, pssBytes, readStat, rssBytes, treeTicks, tree } from '../lib/proc.ts';
 
@@ -805,11 +806,4 @@ async function main(): Promise<void> {
   log(`appended to ${path.relative(REPO, settings.results) || settings.results}`);
 }
 
-main().then(
-  () => cleanup(),
-  async (e: unknown) => {
-    log(`FAILED: ${(e as Error).stack ?? String(e)}`);
-    await cleanup();
-    process.exitCode = 1;
-  },
-);
+runDriver(main, cleanup, log);

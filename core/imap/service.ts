@@ -4,10 +4,10 @@
  * connection count and the structure cache; sessions live in session.ts. (The `mailbox.*` hooks
  * and the cross-process relay are wired in core/server.ts, for every process.)
  */
-import { once } from 'node:events';
-import net, { type AddressInfo } from 'node:net';
+import type net from 'node:net';
 import path from 'node:path';
 import tls from 'node:tls';
+import { closeAll, listen, refuse, type BoundListener } from '../net/listener.ts';
 import type { z } from 'zod';
 import type { ImapListenerSchema, RootConfig } from '../config/schema.ts';
 import type { Logger } from '../log.ts';
@@ -31,16 +31,9 @@ export interface ImapServiceDeps {
   dataDir?: string;
 }
 
-interface Bound {
-  name: string;
-  host: string;
-  port: number;
-  server: net.Server;
-}
-
 export class ImapService {
   readonly #deps: ImapServiceDeps;
-  readonly #bound: Bound[] = [];
+  readonly #bound: BoundListener[] = [];
   readonly #sessions = new Set<ImapSession>();
   readonly #sockets = new Set<net.Socket>();
   readonly #cache: StructureCache;
@@ -93,26 +86,12 @@ export class ImapService {
 
   async #listen(name: string, l: ImapListener): Promise<void> {
     const cfg = this.#deps.config();
-    const onSocket = (sock: net.Socket) => this.#accept(name, l, sock);
-    const server = l.tls === 'implicit'
-      ? tls.createServer({ key: this.#deps.tls.key, cert: this.#deps.tls.cert, minVersion: cfg.tls.minVersion, handshakeTimeout: Math.min(cfg.imap.preAuthTimeoutMs, 60_000) }, onSocket)
-      : net.createServer(onSocket);
-    if (server instanceof tls.Server) {
-      server.on('tlsClientError', (err) => this.#deps.log.debug({ event: 'imap.tls_error', listener: name, err: err.message }, 'TLS handshake failed'));
-    }
-    server.on('connection', (sock: net.Socket) => {
-      this.#sockets.add(sock);
-      sock.once('close', () => this.#sockets.delete(sock));
-    });
-    server.on('error', (err) => this.#deps.log.warn({ event: 'imap.error', listener: name, err: err.message }, 'imap listener error'));
-    server.listen(l.port, l.host);
-    await Promise.race([
-      once(server, 'listening'),
-      once(server, 'error').then(([e]) => { throw new Error(`imap.listeners.${name}: cannot listen on ${l.host}:${l.port}: ${(e as Error).message}`); }),
-    ]);
-    const port = (server.address() as AddressInfo).port;
-    this.#bound.push({ name, host: l.host, port, server });
-    this.#deps.log.info({ event: 'imap.listening', listener: name, tls: l.tls, host: l.host, port }, `imap (${l.tls}) listening on ${l.host}:${port}`);
+    this.#bound.push(await listen({
+      protocol: 'imap', name, host: l.host, port: l.port, tls: l.tls,
+      key: this.#deps.tls.key, cert: this.#deps.tls.cert, minVersion: cfg.tls.minVersion,
+      handshakeTimeoutMs: Math.min(cfg.imap.preAuthTimeoutMs, 60_000),
+      sockets: this.#sockets, log: this.#deps.log, onSocket: (sock) => this.#accept(name, l, sock),
+    }));
   }
 
   #accept(name: string, l: ImapListener, sock: net.Socket): void {
@@ -120,11 +99,7 @@ export class ImapService {
     const cfg = root.imap;
     if (this.#stopping || this.#sessions.size >= cfg.maxConnections) {
       this.#deps.metrics.inc('imap_refused_total', { reason: 'max_connections' });
-      sock.on('error', () => {});
-      sock.end('* BYE [UNAVAILABLE] Too many connections\r\n');
-      const t = setTimeout(() => sock.destroy(), 2000);
-      t.unref();
-      sock.once('close', () => clearTimeout(t));
+      refuse(sock, '* BYE [UNAVAILABLE] Too many connections\r\n');
       return;
     }
     const runtime = this.#deps.runtime();
@@ -144,7 +119,7 @@ export class ImapService {
       secureContext: this.#secureContext!,
       runtime,
       cache: this.#cache,
-      // uidLists: this.#uidLists,
+      uidLists: this.#uidLists,
       literalBudget: this.#budget!,
       log: this.#sessionLog,
       metrics: this.#deps.metrics,
@@ -159,12 +134,12 @@ export class ImapService {
   /** Close the listeners, BYE every session, and wait until they are gone. */
   async stop(): Promise<void> {
     this.#stopping = true;
-    const closing = this.#bound.map((b) => new Promise<void>((resolve) => b.server.close(() => resolve())));
+    const closing = closeAll(this.#bound);
     const sessions = [...this.#sessions];
     for (const s of sessions) s.shutdown();
     await Promise.all(sessions.map((s) => s.done));
     for (const sock of this.#sockets) sock.destroy();
-    await Promise.all(closing);
+    await closing;
     this.#bound.length = 0;
     await this.#cache.flush();
   }

@@ -21,7 +21,8 @@ let service: ImapService;
 let port: number;
 
 before(async () => {
-  harness = await createPluginHarness({ plugins: [[authFile, {}], [maildir, {}]] });
+  // reloadCheckMs 0: the user added below is seen at the first LOGIN, however fast it comes.
+  harness = await createPluginHarness({ plugins: [[authFile, { reloadCheckMs: 0 }], [maildir, {}]] });
   await addUser(harness.dataDir, ALICE, ALICE_PASSWORD);
   const base = RootSchema.parse({ dataDir: harness.dataDir, hostname: 'mx.test', imap: { listeners: { imaps: { tls: 'implicit', host: '127.0.0.1', port: 0 } } } });
   const config: RootConfig = { ...base, imap: { ...base.imap, preAuthTimeoutMs: 400, idleTimeoutMs: 800, maxConnections: 3 } };

@@ -4,9 +4,9 @@
  * ('starttls') or TLS from the first byte ('implicit'). Owns the connection count and the
  * per-user maildrop locks; sessions live in session.ts.
  */
-import { once } from 'node:events';
-import net, { type AddressInfo } from 'node:net';
+import type net from 'node:net';
 import tls from 'node:tls';
+import { closeAll, listen, refuse, type BoundListener } from '../net/listener.ts';
 import type { Pop3ListenerSchema, RootConfig } from '../config/schema.ts';
 import type { Logger } from '../log.ts';
 import type { Metrics } from '../metrics.ts';
@@ -25,16 +25,9 @@ export interface Pop3ServiceDeps {
   metrics: Metrics;
 }
 
-interface Bound {
-  name: string;
-  host: string;
-  port: number;
-  server: net.Server;
-}
-
 export class Pop3Service implements MaildropLocks {
   readonly #deps: Pop3ServiceDeps;
-  readonly #bound: Bound[] = [];
+  readonly #bound: BoundListener[] = [];
   readonly #sessions = new Set<Pop3Session>();
   /** Every accepted TCP connection, sessions or not yet (TLS handshakes), so stop() can end them. */
   readonly #sockets = new Set<net.Socket>();
@@ -87,37 +80,19 @@ export class Pop3Service implements MaildropLocks {
 
   async #listen(name: string, l: Pop3Listener): Promise<void> {
     const cfg = this.#deps.config();
-    const onSocket = (sock: net.Socket) => this.#accept(name, l, sock);
-    const server = l.tls === 'implicit'
-      ? tls.createServer({ key: this.#deps.tls.key, cert: this.#deps.tls.cert, minVersion: cfg.tls.minVersion, handshakeTimeout: Math.min(cfg.pop3.idleTimeoutMs, 60_000) }, onSocket)
-      : net.createServer(onSocket);
-    if (server instanceof tls.Server) {
-      server.on('tlsClientError', (err) => this.#deps.log.debug({ event: 'pop3.tls_error', listener: name, err: err.message }, 'TLS handshake failed'));
-    }
-    server.on('connection', (sock: net.Socket) => {
-      this.#sockets.add(sock);
-      sock.once('close', () => this.#sockets.delete(sock));
-    });
-    server.on('error', (err) => this.#deps.log.warn({ event: 'pop3.error', listener: name, err: err.message }, 'pop3 listener error'));
-    server.listen(l.port, l.host);
-    await Promise.race([
-      once(server, 'listening'),
-      once(server, 'error').then(([e]) => { throw new Error(`pop3.listeners.${name}: cannot listen on ${l.host}:${l.port}: ${(e as Error).message}`); }),
-    ]);
-    const port = (server.address() as AddressInfo).port;
-    this.#bound.push({ name, host: l.host, port, server });
-    this.#deps.log.info({ event: 'pop3.listening', listener: name, tls: l.tls, host: l.host, port }, `pop3 (${l.tls}) listening on ${l.host}:${port}`);
+    this.#bound.push(await listen({
+      protocol: 'pop3', name, host: l.host, port: l.port, tls: l.tls,
+      key: this.#deps.tls.key, cert: this.#deps.tls.cert, minVersion: cfg.tls.minVersion,
+      handshakeTimeoutMs: Math.min(cfg.pop3.idleTimeoutMs, 60_000),
+      sockets: this.#sockets, log: this.#deps.log, onSocket: (sock) => this.#accept(name, l, sock),
+    }));
   }
 
   #accept(name: string, l: Pop3Listener, sock: net.Socket): void {
     const cfg = this.#deps.config().pop3;
     if (this.#stopping || this.#sessions.size >= cfg.maxConnections) {
       this.#deps.metrics.inc('pop3_refused_total', { reason: 'max_connections' });
-      sock.on('error', () => {});
-      sock.end('-ERR [SYS/TEMP] too many connections\r\n');
-      const t = setTimeout(() => sock.destroy(), 2000);
-      t.unref();
-      sock.once('close', () => clearTimeout(t));
+      refuse(sock, '-ERR [SYS/TEMP] too many connections\r\n');
       return;
     }
     const runtime = this.#deps.runtime();
@@ -146,13 +121,13 @@ export class Pop3Service implements MaildropLocks {
   /** Close the listeners, end every session (no UPDATE), and wait until they are gone. */
   async stop(): Promise<void> {
     this.#stopping = true;
-    const closing = this.#bound.map((b) => new Promise<void>((resolve) => b.server.close(() => resolve())));
+    const closing = closeAll(this.#bound);
     const sessions = [...this.#sessions];
     for (const s of sessions) s.shutdown();
     await Promise.all(sessions.map((s) => s.done));
     // Connections still in a TLS handshake (or refused ones lingering) go now.
     for (const sock of this.#sockets) sock.destroy();
-    await Promise.all(closing);
+    await closing;
     this.#bound.length = 0;
   }
 }
