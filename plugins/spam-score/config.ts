@@ -17,7 +17,7 @@ export const SpamScoreConfig = z.strictObject({
     reject: z.number().default(15).describe('From this score the message is refused with 550 5.7.1.'),
   }).prefault({}).describe('Score thresholds (SpamAssassin-like scale).'),
   evidenceScores: z.record(z.string(), z.number()).default({})
-    .describe('Override the score of other checks\' evidence, keyed "plugin/check/result" or "plugin/check" (e.g. "spf/spf/fail": 3).'),
+    .describe('Override the score of other checks\' evidence, keyed "plugin/check/result" or "plugin/check" (e.g. "spf/mailfrom/fail": 3).'),
   rules: z.array(RuleSchema).default(DEFAULT_RULES).describe('Scored rules on headers and body (see README).'),
   ruleFiles: z.array(z.string()).default([]).describe('YAML files with more rules (a list of rules each), relative to the data directory.'),
   bayes: z.strictObject({
