@@ -2,9 +2,8 @@
  * Test helpers for core/imap: a raw IMAP client over a real socket that reads responses exactly as
  * sent (literals included) for transcript assertions, with bounded waits only, and a server setup.
  */
-import net from 'node:net';
-import tls from 'node:tls';
 import { ImapFlow } from 'imapflow';
+import { WireClient } from '../testing/wire-client.ts';
 import { startTestServer } from '../testing/server-harness.ts';
 import { addUser } from '../../test/helpers/mail.ts';
 
@@ -39,85 +38,29 @@ export async function flow(port: number, user = ALICE, pass = ALICE_PASSWORD, se
 }
 
 /** One response unit: a line, with the literals it carried spliced in. */
-export class ImapWire {
-  #sock: net.Socket;
-  #buf = Buffer.alloc(0);
-  #waiter: (() => void) | undefined;
-  #closed = false;
+export class ImapWire extends WireClient {
   #tag = 0;
 
-  private constructor(sock: net.Socket) {
-    this.#sock = sock;
-    this.#wire(sock);
-  }
-
   static async connect(port: number, opts: { tls?: boolean } = {}): Promise<ImapWire> {
-    const sock = opts.tls
-      ? tls.connect({ host: '127.0.0.1', port, rejectUnauthorized: false, servername: 'localhost' })
-      : net.connect({ host: '127.0.0.1', port });
-    await new Promise<void>((resolve, reject) => {
-      sock.once(opts.tls ? 'secureConnect' : 'connect', () => resolve());
-      sock.once('error', reject);
-    });
-    return new ImapWire(sock);
-  }
-
-  #wire(sock: net.Socket): void {
-    sock.on('data', (d: Buffer) => {
-      this.#buf = Buffer.concat([this.#buf, d]);
-      this.#wake();
-    });
-    sock.on('close', () => {
-      this.#closed = true;
-      this.#wake();
-    });
-    sock.on('error', () => {});
-  }
-
-  #wake(): void {
-    const w = this.#waiter;
-    this.#waiter = undefined;
-    w?.();
-  }
-
-  get closed(): boolean {
-    return this.#closed;
-  }
-
-  async #until<T>(take: () => T | undefined, what: string, ms = WAIT_MS): Promise<T> {
-    const deadline = Date.now() + ms;
-    for (;;) {
-      const v = take();
-      if (v !== undefined) return v;
-      if (this.#closed) throw new Error(`connection closed while waiting for ${what}; buffered: ${JSON.stringify(this.#buf.toString('latin1'))}`);
-      const left = deadline - Date.now();
-      if (left <= 0) throw new Error(`timed out waiting for ${what}; buffered: ${JSON.stringify(this.#buf.toString('latin1'))}`);
-      await new Promise<void>((resolve) => {
-        const t = setTimeout(resolve, left);
-        this.#waiter = () => {
-          clearTimeout(t);
-          resolve();
-        };
-      });
-    }
+    return new ImapWire(await WireClient.open(port, opts));
   }
 
   /** The next response line with any literals inline (`{n}\r\n<bytes>` kept as sent). */
   readResponse(ms = WAIT_MS): Promise<string> {
-    return this.#until(() => {
+    return this.until(() => {
       let pos = 0;
       for (;;) {
-        const lf = this.#buf.indexOf(0x0a, pos);
+        const lf = this.buf.indexOf(0x0a, pos);
         if (lf < 0) return undefined;
-        const line = this.#buf.subarray(pos, lf + 1).toString('latin1');
+        const line = this.buf.subarray(pos, lf + 1).toString('latin1');
         const m = /\{(\d+)\}\r\n$/.exec(line);
         if (!m) {
-          const out = this.#buf.subarray(0, lf - 1).toString('latin1');
-          this.#buf = this.#buf.subarray(lf + 1);
+          const out = this.buf.subarray(0, lf - 1).toString('latin1');
+          this.buf = this.buf.subarray(lf + 1);
           return out;
         }
         const end = lf + 1 + Number(m[1]);
-        if (this.#buf.length < end) return undefined;
+        if (this.buf.length < end) return undefined;
         pos = end;
       }
     }, 'a response', ms);
@@ -126,11 +69,7 @@ export class ImapWire {
   /** True when nothing arrives within `ms` (used only to show something is NOT sent). */
   async silentFor(ms: number): Promise<boolean> {
     await new Promise((r) => setTimeout(r, ms));
-    return this.#buf.length === 0;
-  }
-
-  write(data: string | Buffer): void {
-    this.#sock.write(data);
+    return this.buf.length === 0;
   }
 
   nextTag(): string {
@@ -158,23 +97,14 @@ export class ImapWire {
   async startTls(): Promise<string[]> {
     const r = await this.command('STARTTLS');
     if (!/ OK /.test(r[r.length - 1])) return r;
-    const raw = this.#sock;
-    raw.removeAllListeners('data');
-    raw.removeAllListeners('close');
-    const secure = tls.connect({ socket: raw, rejectUnauthorized: false, servername: 'localhost' });
-    await new Promise<void>((resolve, reject) => {
-      secure.once('secureConnect', () => resolve());
-      secure.once('error', reject);
-    });
-    this.#sock = secure;
-    this.#wire(secure);
+    await this.upgrade();
     return r;
   }
 
   async close(): Promise<void> {
-    if (this.#closed) return;
-    this.#sock.destroy();
-    await this.#until(() => (this.#closed ? true : undefined), 'close').catch(() => {});
+    if (this.closed) return;
+    this.destroy();
+    await this.waitClosed().catch(() => {});
   }
 }
 

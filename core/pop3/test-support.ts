@@ -3,10 +3,8 @@
  * 127.0.0.1 port 0, and a small raw POP3 line client (bounded waits only).
  */
 import { mkdtemp, rm } from 'node:fs/promises';
-import net from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import tls from 'node:tls';
 import { generate } from 'selfsigned';
 import authFile from '../../plugins/auth-file/index.ts';
 import maildir from '../../plugins/maildir/index.ts';
@@ -18,6 +16,7 @@ import { createPluginHarness } from '../testing/plugin-harness.ts';
 import { MAIL_STORE, INBOX, type MailStore } from '../store/mail-store.ts';
 import type { TlsMaterial } from '../tls.ts';
 import { Pop3Service } from './service.ts';
+import { WireClient } from '../testing/wire-client.ts';
 
 export const ALICE = 'alice@example.test';
 export const ALICE_PASSWORD = 'correct horse battery';
@@ -97,95 +96,34 @@ export async function createPop3World() {
 export type Pop3World = Awaited<ReturnType<typeof createPop3World>>;
 
 /** A raw POP3 client: lines in latin1, multi-line bodies as raw bytes. */
-export class Pop3Client {
-  #sock: net.Socket;
-  #buf = Buffer.alloc(0);
-  #waiter: (() => void) | undefined;
-  #closed = false;
-
-  private constructor(sock: net.Socket) {
-    this.#sock = sock;
-    this.#wire(sock);
-  }
-
+export class Pop3Client extends WireClient {
   static async connect(port: number, opts: { tls?: boolean } = {}): Promise<Pop3Client> {
-    const sock = opts.tls
-      ? tls.connect({ host: '127.0.0.1', port, rejectUnauthorized: false, servername: 'localhost' })
-      : net.connect({ host: '127.0.0.1', port });
-    await new Promise<void>((resolve, reject) => {
-      sock.once(opts.tls ? 'secureConnect' : 'connect', () => resolve());
-      sock.once('error', reject);
-    });
-    return new Pop3Client(sock);
-  }
-
-  #wire(sock: net.Socket): void {
-    sock.on('data', (d: Buffer) => {
-      this.#buf = Buffer.concat([this.#buf, d]);
-      this.#wake();
-    });
-    sock.on('close', () => {
-      this.#closed = true;
-      this.#wake();
-    });
-    sock.on('error', () => {});
-  }
-
-  #wake(): void {
-    const w = this.#waiter;
-    this.#waiter = undefined;
-    w?.();
-  }
-
-  get closed(): boolean {
-    return this.#closed;
-  }
-
-  get encrypted(): boolean {
-    return this.#sock instanceof tls.TLSSocket;
-  }
-
-  async #until<T>(take: () => T | undefined, what: string): Promise<T> {
-    const deadline = Date.now() + WAIT_MS;
-    for (;;) {
-      const v = take();
-      if (v !== undefined) return v;
-      if (this.#closed) throw new Error(`connection closed while waiting for ${what}; buffered: ${JSON.stringify(this.#buf.toString('latin1'))}`);
-      const left = deadline - Date.now();
-      if (left <= 0) throw new Error(`timed out waiting for ${what}; buffered: ${JSON.stringify(this.#buf.toString('latin1'))}`);
-      await new Promise<void>((resolve) => {
-        const t = setTimeout(resolve, left);
-        this.#waiter = () => {
-          clearTimeout(t);
-          resolve();
-        };
-      });
-    }
+    return new Pop3Client(await WireClient.open(port, opts));
   }
 
   /** One response line without its CRLF. */
   readLine(): Promise<string> {
-    return this.#until(() => {
-      const i = this.#buf.indexOf('\r\n');
+    return this.until(() => {
+      const i = this.buf.indexOf('\r\n');
       if (i === -1) return undefined;
-      const line = this.#buf.subarray(0, i).toString('latin1');
-      this.#buf = this.#buf.subarray(i + 2);
+      const line = this.buf.subarray(0, i).toString('latin1');
+      this.buf = this.buf.subarray(i + 2);
       return line;
     }, 'a line');
   }
 
   /** The raw bytes of a multi-line body after the first line, up to and including ".\r\n". */
   readBody(): Promise<Buffer> {
-    return this.#until(() => {
-      if (this.#buf.subarray(0, 3).equals(Buffer.from('.\r\n'))) {
-        const body = this.#buf.subarray(0, 3);
-        this.#buf = this.#buf.subarray(3);
+    return this.until(() => {
+      if (this.buf.subarray(0, 3).equals(Buffer.from('.\r\n'))) {
+        const body = this.buf.subarray(0, 3);
+        this.buf = this.buf.subarray(3);
         return body;
       }
-      const i = this.#buf.indexOf('\r\n.\r\n');
+      const i = this.buf.indexOf('\r\n.\r\n');
       if (i === -1) return undefined;
-      const body = this.#buf.subarray(0, i + 5);
-      this.#buf = this.#buf.subarray(i + 5);
+      const body = this.buf.subarray(0, i + 5);
+      this.buf = this.buf.subarray(i + 5);
       return body;
     }, 'a multi-line body');
   }
@@ -193,10 +131,6 @@ export class Pop3Client {
   /** Body lines of a multi-line response (un-stuffed, terminator dropped). */
   async readLines(): Promise<string[]> {
     return unstuff(await this.readBody()).toString('latin1').split('\r\n').slice(0, -1);
-  }
-
-  write(data: string | Buffer): void {
-    this.#sock.write(data);
   }
 
   /** Send a command, return the first response line. */
@@ -219,45 +153,12 @@ export class Pop3Client {
     return status;
   }
 
-  /** The TLS handshake over the current socket (after the server's +OK to STLS). */
-  async upgrade(): Promise<void> {
-    this.#sock.removeAllListeners('data');
-    this.#sock.removeAllListeners('close');
-    const secure = tls.connect({ socket: this.#sock, rejectUnauthorized: false, servername: 'localhost' });
-    await new Promise<void>((resolve, reject) => {
-      secure.once('secureConnect', () => resolve());
-      secure.once('error', reject);
-    });
-    this.#sock = secure;
-    this.#wire(secure);
-  }
-
   async login(user: string, password: string): Promise<string> {
     const u = await this.command(`USER ${user}`);
     if (!u.startsWith('+OK')) return u;
     return this.command(`PASS ${password}`);
   }
 
-  /** Resolves when the server closed the connection (bounded). */
-  async waitClosed(): Promise<void> {
-    const deadline = Date.now() + WAIT_MS;
-    while (!this.#closed) {
-      const left = deadline - Date.now();
-      if (left <= 0) throw new Error('timed out waiting for the server to close');
-      await new Promise<void>((resolve) => {
-        const t = setTimeout(resolve, left);
-        this.#waiter = () => {
-          clearTimeout(t);
-          resolve();
-        };
-      });
-    }
-  }
-
-  /** Drop the connection without QUIT. */
-  destroy(): void {
-    this.#sock.destroy();
-  }
 
   async quit(): Promise<string> {
     const r = await this.command('QUIT');
