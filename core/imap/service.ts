@@ -7,7 +7,7 @@
 import type net from 'node:net';
 import path from 'node:path';
 import tls from 'node:tls';
-import { closeAll, listen, refuse, type BoundListener } from '../net/listener.ts';
+import { listen, refuse, stopListening, type BoundListener } from '../net/listener.ts';
 import type { z } from 'zod';
 import type { ImapListenerSchema, RootConfig } from '../config/schema.ts';
 import type { Logger } from '../log.ts';
@@ -134,13 +134,7 @@ export class ImapService {
   /** Close the listeners, BYE every session, and wait until they are gone. */
   async stop(): Promise<void> {
     this.#stopping = true;
-    const closing = closeAll(this.#bound);
-    const sessions = [...this.#sessions];
-    for (const s of sessions) s.shutdown();
-    await Promise.all(sessions.map((s) => s.done));
-    for (const sock of this.#sockets) sock.destroy();
-    await closing;
-    this.#bound.length = 0;
+    await stopListening(this.#bound, this.#sessions, this.#sockets);
     await this.#cache.flush();
   }
 }

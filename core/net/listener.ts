@@ -67,7 +67,21 @@ export function refuse(sock: net.Socket, line: string): void {
   sock.once('close', () => clearTimeout(t));
 }
 
-/** Close the servers; resolves when every one has stopped accepting and its connections are gone. */
-export function closeAll(bound: readonly BoundListener[]): Promise<void[]> {
-  return Promise.all(bound.map((b) => new Promise<void>((resolve) => b.server.close(() => resolve()))));
+export interface StoppableSession {
+  shutdown(): void;
+  readonly done: Promise<unknown>;
+}
+
+/**
+ * Stop a protocol service: close the listeners, ask every session to end (the protocol's own
+ * goodbye), wait for them, then destroy sockets still in a TLS handshake or lingering after a refusal.
+ */
+export async function stopListening(bound: BoundListener[], sessions: ReadonlySet<StoppableSession>, sockets: ReadonlySet<net.Socket>): Promise<void> {
+  const closing = Promise.all(bound.map((b) => new Promise<void>((resolve) => b.server.close(() => resolve()))));
+  const live = [...sessions];
+  for (const s of live) s.shutdown();
+  await Promise.all(live.map((s) => s.done));
+  for (const sock of sockets) sock.destroy();
+  await closing;
+  bound.length = 0;
 }

@@ -6,7 +6,7 @@
  */
 import type net from 'node:net';
 import tls from 'node:tls';
-import { closeAll, listen, refuse, type BoundListener } from '../net/listener.ts';
+import { listen, refuse, stopListening, type BoundListener } from '../net/listener.ts';
 import type { Pop3ListenerSchema, RootConfig } from '../config/schema.ts';
 import type { Logger } from '../log.ts';
 import type { Metrics } from '../metrics.ts';
@@ -27,6 +27,7 @@ export interface Pop3ServiceDeps {
 
 export class Pop3Service implements MaildropLocks {
   readonly #deps: Pop3ServiceDeps;
+  readonly #sessionLog: Logger;
   readonly #bound: BoundListener[] = [];
   readonly #sessions = new Set<Pop3Session>();
   /** Every accepted TCP connection, sessions or not yet (TLS handshakes), so stop() can end them. */
@@ -40,6 +41,7 @@ export class Pop3Service implements MaildropLocks {
 
   constructor(deps: Pop3ServiceDeps) {
     this.#deps = deps;
+    this.#sessionLog = deps.log.child({ component: 'pop3' });
   }
 
   /** Listener name → the address it is bound to (port 0 in config means "pick one"). */
@@ -108,7 +110,7 @@ export class Pop3Service implements MaildropLocks {
       secureContext: this.#secureContext!,
       runtime,
       locks: this,
-      log: this.#deps.log.child({ component: 'pop3' }),
+      log: this.#sessionLog,
       metrics: this.#deps.metrics,
     });
     this.#sessions.add(session);
@@ -121,13 +123,6 @@ export class Pop3Service implements MaildropLocks {
   /** Close the listeners, end every session (no UPDATE), and wait until they are gone. */
   async stop(): Promise<void> {
     this.#stopping = true;
-    const closing = closeAll(this.#bound);
-    const sessions = [...this.#sessions];
-    for (const s of sessions) s.shutdown();
-    await Promise.all(sessions.map((s) => s.done));
-    // Connections still in a TLS handshake (or refused ones lingering) go now.
-    for (const sock of this.#sockets) sock.destroy();
-    await closing;
-    this.#bound.length = 0;
+    await stopListening(this.#bound, this.#sessions, this.#sockets);
   }
 }
