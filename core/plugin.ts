@@ -55,6 +55,14 @@ export interface PluginCliContext<C> {
   readonly config: Readonly<C>;
   readonly server: { readonly hostname: string; readonly dataDir: string };
   resolvePath(p: string): string;
+  /** A resolver set up from the root `dns` config, as the server would use. */
+  dns(): DnsResolver;
+}
+
+/** Commands a plugin's `cli` may add subcommands to (besides the top-level program). */
+export interface CliParents {
+  /** `pochta doctor`: checks of this server's standing (dnsbl adds `blacklists`). */
+  readonly doctor: Command;
 }
 
 export type Dispose = () => Promise<void> | void;
@@ -71,7 +79,7 @@ export interface PluginDefinition<S extends z.ZodType = z.ZodType> {
   /** Tap hooks, provide services; return a dispose function for what it opened. */
   register(hooks: PluginHooks, ctx: PluginContext<z.output<S>>): Promise<Dispose | void> | Dispose | void;
   /** Optional CLI subcommands (e.g. auth-file adds `pochta user`). */
-  cli?(program: Command, ctx: () => Promise<PluginCliContext<z.output<S>>>): void;
+  cli?(program: Command, ctx: () => Promise<PluginCliContext<z.output<S>>>, parents: CliParents): void;
 }
 
 /** Identity helper that gives a plugin definition its types. */

@@ -13,6 +13,8 @@ export interface ProcStat {
   comm: string;
   /** utime+stime+cutime+cstime, in clock ticks. */
   ticks: number;
+  /** stime+cstime: the part spent in the kernel (syscalls: socket writes, fsync, rename…). */
+  sysTicks: number;
 }
 
 export function readStat(pid: number | 'self'): ProcStat | undefined {
@@ -31,6 +33,7 @@ export function readStat(pid: number | 'self'): ProcStat | undefined {
     ppid: num(4),
     comm: s.slice(open + 1, close),
     ticks: num(14) + num(15) + num(16) + num(17),
+    sysTicks: num(15) + num(17),
   };
 }
 
@@ -65,6 +68,7 @@ export function tree(root: number, stats = allStats()): ProcStat[] {
 }
 
 export const treeTicks = (root: number): number => tree(root).reduce((a, s) => a + s.ticks, 0);
+export const treeSysTicks = (root: number): number => tree(root).reduce((a, s) => a + s.sysTicks, 0);
 
 export function rssBytes(pid: number): number {
   try {

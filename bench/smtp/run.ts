@@ -21,7 +21,7 @@ import { pochtaVersion } from '../lib/version.ts';
 import { waitQuiet } from '../lib/quiet.ts';
 import { runDriver } from '../lib/main.ts';
 import { appendSection } from '../lib/results.ts';
-import { CLK_TCK, cpuTotals, pssBytes, readStat, rssBytes, treeTicks, tree } from '../lib/proc.ts';
+import { CLK_TCK, cpuTotals, pssBytes, readStat, rssBytes, treeSysTicks, treeTicks, tree } from '../lib/proc.ts';
 
 const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 const LOOPBACK = '127.0.0.1'; // the only address this script ever connects to
@@ -480,6 +480,8 @@ interface RunResult {
   msgsPerS: number; // accepted / acceptS
   landedPerS: number; // landed / landedS
   cpuMsPerMsg: number; // server process tree CPU / landed
+  sysMsPerMsg: number; // the kernel part of it (stime)
+  clientMsPerMsg: number; // smtp-source + this driver, per landed message
   peakRssMb: number;
   peakPssMb: number;
   otherCpuPct: number; // machine CPU not used by server, smtp-source or this driver, % of all cores
@@ -535,6 +537,7 @@ async function measure(srv: RunningServer, sessions: number, size: number, count
   const selfBefore = readStat('self')!.ticks;
   const machineBefore = cpuTotals();
   const cpuBefore = treeTicks(root);
+  const sysBefore = treeSysTicks(root);
   const sampler = new MemSampler(root);
   sampler.start();
   const t0 = performance.now();
@@ -553,6 +556,7 @@ async function measure(srv: RunningServer, sessions: number, size: number, count
   const landedS = (Math.max(lastLandAt, t0 + src.ms) - t0) / 1000;
   sampler.stop();
   const cpuTicks = treeTicks(root) - cpuBefore;
+  const sysTicks = treeSysTicks(root) - sysBefore;
   const machineAfter = cpuTotals();
   const selfTicks = readStat('self')!.ticks - selfBefore; // this driver + reaped smtp-source
   const ncpu = os.availableParallelism();
@@ -572,6 +576,8 @@ async function measure(srv: RunningServer, sessions: number, size: number, count
     msgsPerS: src.counter / acceptS,
     landedPerS: landedS > 0 ? landed / landedS : 0,
     cpuMsPerMsg: landed > 0 ? ((cpuTicks / CLK_TCK) * 1000) / landed : NaN,
+    sysMsPerMsg: landed > 0 ? ((sysTicks / CLK_TCK) * 1000) / landed : NaN,
+    clientMsPerMsg: landed > 0 ? ((selfTicks / CLK_TCK) * 1000) / landed : NaN,
     peakRssMb: sampler.peakRss / 2 ** 20,
     peakPssMb: sampler.peakPss / 2 ** 20,
     otherCpuPct: elapsedTicks > 0 ? Math.max(0, (100 * otherTicks) / (elapsedTicks * ncpu)) : 0,
@@ -640,12 +646,12 @@ function report(results: RunResult[], servers: Map<string, RunningServer | strin
     '',
     '### Results',
     '',
-    '| server | sessions | size | sent | accepted | landed | accept s | msg/s (accept) | msg/s (landed) | CPU ms/msg | peak RSS MB (Σ tree) | peak PSS MB (Σ tree) | other CPU % before / during |',
-    '|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
+    '| server | sessions | size | sent | accepted | landed | accept s | msg/s (accept) | msg/s (landed) | CPU ms/msg | of which kernel | client CPU ms/msg | peak RSS MB (Σ tree) | peak PSS MB (Σ tree) | other CPU % before / during |',
+    '|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
   );
   for (const r of results) {
     L.push(
-      `| ${r.server} | ${r.sessions} | ${sizeLabel(r.size)} | ${r.sent} | ${r.accepted} | ${r.landed}${r.landed < r.sent ? ' ⚠' : ''} | ${fmt(r.acceptS, 2)} | ${fmt(r.msgsPerS)} | ${fmt(r.landedPerS)} | ${fmt(r.cpuMsPerMsg, 2)} | ${fmt(r.peakRssMb)} | ${fmt(r.peakPssMb)} | ${fmt(r.busyBeforePct)} / ${fmt(r.otherCpuPct)} |`,
+      `| ${r.server} | ${r.sessions} | ${sizeLabel(r.size)} | ${r.sent} | ${r.accepted} | ${r.landed}${r.landed < r.sent ? ' ⚠' : ''} | ${fmt(r.acceptS, 2)} | ${fmt(r.msgsPerS)} | ${fmt(r.landedPerS)} | ${fmt(r.cpuMsPerMsg, 2)} | ${fmt(r.sysMsPerMsg, 2)} | ${fmt(r.clientMsPerMsg, 2)} | ${fmt(r.peakRssMb)} | ${fmt(r.peakPssMb)} | ${fmt(r.busyBeforePct)} / ${fmt(r.otherCpuPct)} |`,
     );
   }
   const errs = results.filter((r) => r.error);
@@ -681,6 +687,8 @@ function report(results: RunResult[], servers: Map<string, RunningServer | strin
     'Column notes: *accepted* = DATA commands answered 2xx as counted by smtp-source `-c`; *landed* = files in Maildir `new/` after the run ' +
       '(Postfix: after its queue drained, bounded by BENCH_DRAIN_TIMEOUT); *msg/s (landed)* = landed ÷ time until the last one landed; ' +
       '*CPU ms/msg* = Δ(utime+stime+cutime+cstime) over the server process tree (/proc/<pid>/stat) ÷ landed, measured until drained; ' +
+      '*of which kernel* = the stime+cstime part (socket writes, accept, fsync, rename: work no user-space saving removes); ' +
+      '*client CPU ms/msg* = smtp-source plus this harness, per landed message (they share the same cores); ' +
       `*peak RSS/PSS* = largest sum over the tree, sampled every ${settings.sampleMs} ms (PSS splits shared pages, fairer for multi-process Postfix); ` +
       '*other CPU %* = machine CPU (without irq/softirq, where loopback TCP is processed) in % of all cores: *before* = whole machine in the 0.5 s before the run, ' +
       '*during* = used by anything but the server, smtp-source and the harness — well above 0 means other work shared the 2 cores and the row is pessimistic.',

@@ -3,7 +3,8 @@ import { Command } from 'commander';
 import { ConfigError } from '../config/errors.ts';
 import { configCommands } from './config-cmds.ts';
 import { hooksCommand } from './hooks-cmd.ts';
-import { doctorCommand } from './doctor.ts';
+import { doctorCommand, doctorFallbacks } from './doctor.ts';
+import { createResolver } from '../dns.ts';
 import { initCommand } from './init.ts';
 import { loadForCli, peekConfigArg, type GlobalOpts } from './load-for-cli.ts';
 import { pluginCommands } from './plugin-new.ts';
@@ -26,7 +27,7 @@ export async function main(argv: string[]): Promise<void> {
   initCommand(program);
   configCommands(program, globals);
   hooksCommand(program, globals);
-  doctorCommand(program, globals);
+  const doctor = doctorCommand(program);
   pluginCommands(program);
   dkimCommand(program, globals);
 
@@ -42,7 +43,8 @@ export async function main(argv: string[]): Promise<void> {
         config: p.config,
         server: { hostname: loaded.config.hostname, dataDir: loaded.dataDir },
         resolvePath: (x: string) => path.resolve(loaded.dataDir, x),
-      }));
+        dns: () => createResolver({ ...loaded.config.dns }),
+      }), { doctor });
     }
   } catch (err) {
     if (!(err instanceof ConfigError)) throw err;
@@ -53,6 +55,8 @@ export async function main(argv: string[]): Promise<void> {
       return;
     }
   }
+
+  doctorFallbacks(doctor);
 
   try {
     await program.parseAsync(argv);

@@ -3,6 +3,7 @@ import { createLocalNetworks } from '../../core/dns/local-address.ts';
 import { definePlugin } from '../../core/plugin.ts';
 import type { SmtpSession } from '../../core/smtp/types.ts';
 import { reject, STAGE, tempfail, type Reject, type Tempfail } from '../../core/verdict.ts';
+import { registerDnsblCli } from './cli.ts';
 import { compileRanges } from './codes.ts';
 import { DnsblConfig } from './config.ts';
 import { queryZones, type ZoneResult } from './lookup.ts';
@@ -100,4 +101,5 @@ export default definePlugin({
       }, { stage: STAGE.CHECK - 1 });
     }
   },
+  cli: registerDnsblCli,
 });

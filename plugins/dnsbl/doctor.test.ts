@@ -7,9 +7,9 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
-import { reversedLabels } from '../dns/reverse-name.ts';
-import { startDnsServer, type TestDnsServer } from '../testing/dns-server.ts';
-import { interfaceAddresses, pickAddresses } from './doctor-blacklists.ts';
+import { reversedLabels } from '../../core/dns/reverse-name.ts';
+import { startDnsServer, type TestDnsServer } from '../../core/testing/dns-server.ts';
+import { interfaceAddresses, pickAddresses } from './doctor.ts';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 const BIN = path.join(ROOT, 'bin', 'pochta.js');
@@ -73,10 +73,16 @@ describe('pochta doctor blacklists', { timeout: 120_000 }, () => {
   test('a config without zones is a usage error (exit code 2)', async () => {
     const empty = await mkdtemp(path.join(tmpdir(), 'pochta-doctor-'));
     try {
+      // dnsbl not enabled: the core's fallback names what to enable.
       await writeFile(path.join(empty, 'pochta.config.yaml'), 'plugins:\n  relay-acl: {}\n');
+      const off = await pochta(['doctor', 'blacklists', '--ip', '192.0.2.1'], empty);
+      assert.equal(off.code, 2);
+      assert.match(off.stderr, /no block lists configured: enable the dnsbl plugin/);
+      // dnsbl enabled without zones: the plugin's own command says where to add them.
+      await writeFile(path.join(empty, 'pochta.config.yaml'), 'plugins:\n  relay-acl: {}\n  dnsbl: {}\n');
       const r = await pochta(['doctor', 'blacklists', '--ip', '192.0.2.1'], empty);
       assert.equal(r.code, 2);
-      assert.match(r.stderr, /no block lists configured/);
+      assert.match(r.stderr, /no block lists configured: add zones under plugins\.dnsbl\.zones/);
     } finally {
       await rm(empty, { recursive: true, force: true });
     }

@@ -5,10 +5,10 @@
  */
 import { isIP } from 'node:net';
 import { networkInterfaces } from 'node:os';
-import type { DnsResolver } from '../dns.ts';
-import { compileRanges } from '../../plugins/dnsbl/codes.ts';
-import { DnsblConfig } from '../../plugins/dnsbl/config.ts';
-import { queryZones, type ZoneResult } from '../../plugins/dnsbl/lookup.ts';
+import type { DnsResolver } from '../../core/dns.ts';
+import { compileRanges } from './codes.ts';
+import { DnsblConfig } from './config.ts';
+import { queryZones, type ZoneResult } from './lookup.ts';
 
 export interface BlacklistRow extends ZoneResult {
   readonly address: string;
