@@ -3,8 +3,9 @@
  * chunks with backpressure, so a large message is never held in memory, and every step is bounded
  * by a deadline. No hooks, no config: index.ts wires it.
  */
+import type { Socket } from 'node:net';
 import type { Readable } from 'node:stream';
-import { armDeadlines, connectTarget, drainOrClose, whenConnected, type ScanTarget } from '../../core/net/scan-socket.ts';
+import { armDeadlines, connectTarget, whenConnected, type ScanTarget } from '../../core/net/scan-socket.ts';
 
 export type ClamdTarget = ScanTarget;
 
@@ -36,10 +37,91 @@ export function parseReply(text: string): ScanResult {
   return { kind: 'error', message: body.replace(/ ERROR$/, '') || 'empty reply', sizeLimit: /size limit/i.test(body) };
 }
 
-function frame(chunk: Buffer): Buffer {
+function frameHead(length: number): Buffer {
   const head = Buffer.alloc(4);
-  head.writeUInt32BE(chunk.length, 0);
-  return Buffer.concat([head, chunk]);
+  head.writeUInt32BE(length, 0);
+  return head;
+}
+
+const TERMINATOR = Buffer.alloc(4);
+
+/**
+ * One INSTREAM request: the command, the input in length-prefixed frames of up to `chunkBytes`
+ * with backpressure (the input is paused until the socket drains), and the zero-length frame
+ * that ends it. Stops early once `answered()` (clamd may answer before the end, e.g. at its size
+ * limit, and close) or the socket closes. Pieces of one frame go out in one corked write,
+ * without copying the message; a small message is a single write. Plain stream events: an async
+ * iterator cost more than the rest of a small scan. The input is destroyed when done.
+ */
+export function sendInstream(sock: Socket, input: Readable, o: { command: string; chunkBytes: number; answered: () => boolean }): Promise<void> {
+  let lead: Buffer[] = [Buffer.from(o.command, 'latin1')];
+  /** Write the parts (after the command, the first time); false when the socket buffer is full. */
+  const send = (parts: Buffer[]): boolean => {
+    sock.cork();
+    let ok = true;
+    for (const p of [...lead, ...parts]) ok = sock.write(p);
+    lead = [];
+    sock.uncork();
+    return ok;
+  };
+  // Small reads are gathered into chunks of up to chunkBytes: one frame per read would mean
+  // thousands of tiny writes for a message read line by line.
+  let pending: Buffer[] = [];
+  let pendingLen = 0;
+  return new Promise<void>((resolve, reject) => {
+    let settled = false;
+    const finish = (err?: Error) => {
+      if (settled) return;
+      settled = true;
+      input.off('data', onData);
+      input.off('end', onEnd);
+      input.off('error', onError);
+      sock.off('drain', onDrain);
+      sock.off('close', onClose);
+      input.destroy();
+      if (err) reject(err);
+      else resolve();
+    };
+    const onData = (data: Buffer | string) => {
+      if (o.answered() || sock.destroyed) return finish();
+      const buf = Buffer.isBuffer(data) ? data : Buffer.from(data);
+      pending.push(buf);
+      pendingLen += buf.length;
+      if (pendingLen < o.chunkBytes) return;
+      let all = pending.length === 1 ? buf : Buffer.concat(pending, pendingLen);
+      let ok = true;
+      while (all.length >= o.chunkBytes && !o.answered()) {
+        ok = send([frameHead(o.chunkBytes), all.subarray(0, o.chunkBytes)]) && ok;
+        all = all.subarray(o.chunkBytes);
+      }
+      pending = all.length ? [all] : [];
+      pendingLen = all.length;
+      if (!ok) {
+        // A destroyed socket never drains (its close may have been emitted already).
+        if (sock.destroyed) return finish();
+        input.pause();
+        sock.once('drain', onDrain);
+      }
+    };
+    const onDrain = () => {
+      if (o.answered()) return finish();
+      input.resume();
+    };
+    // clamd closed the connection: there is nothing more to send (its answer, if any, is read).
+    const onClose = () => finish();
+    const onEnd = () => {
+      if (!o.answered()) {
+        const rest = pending.length === 1 ? pending[0] : Buffer.concat(pending, pendingLen);
+        send(pendingLen ? [frameHead(pendingLen), rest, TERMINATOR] : [TERMINATOR]);
+      }
+      finish();
+    };
+    const onError = (err: Error) => finish(err);
+    sock.once('close', onClose);
+    input.on('data', onData);
+    input.once('end', onEnd);
+    input.once('error', onError);
+  });
 }
 
 /** Scan one stream. Resolves to clean/infected/error; rejects with ClamdUnavailable when clamd is down or slow. */
@@ -71,32 +153,7 @@ export async function scanStream(target: ClamdTarget, input: Readable, opts: Sca
       throw err instanceof ClamdUnavailable ? err : new ClamdUnavailable(err.message);
     });
     deadlines.connected();
-    sock.write('zINSTREAM\0');
-    const answered = () => sock.destroyed || reply.includes('\0');
-    const send = async (chunk: Buffer) => {
-      if (!sock.write(frame(chunk))) await drainOrClose(sock);
-    };
-    // Small reads are gathered into chunks of up to chunkBytes: one frame per read would mean
-    // thousands of tiny writes for a message read line by line.
-    let pending: Buffer[] = [];
-    let pendingLen = 0;
-    for await (const data of input) {
-      // clamd may answer early (its size limit) and close: stop sending, read its answer.
-      if (answered()) break;
-      const buf = Buffer.isBuffer(data) ? data : Buffer.from(data as string);
-      pending.push(buf);
-      pendingLen += buf.length;
-      if (pendingLen < chunkBytes) continue;
-      let all = Buffer.concat(pending, pendingLen);
-      while (all.length >= chunkBytes && !answered()) {
-        await send(all.subarray(0, chunkBytes));
-        all = all.subarray(chunkBytes);
-      }
-      pending = all.length ? [all] : [];
-      pendingLen = all.length;
-    }
-    if (pendingLen && !answered()) await send(Buffer.concat(pending, pendingLen));
-    if (!sock.destroyed && !reply.includes('\0')) sock.write(Buffer.alloc(4));
+    await sendInstream(sock, input, { command: 'zINSTREAM\0', chunkBytes, answered: () => sock.destroyed || reply.includes('\0') });
     await ended;
     if (reply.includes('\0') || (reply && !failure)) return parseReply(reply);
     if (failure instanceof ClamdUnavailable) throw failure;

@@ -3,19 +3,26 @@ import { applyAction } from '../../core/policy/action.ts';
 import { REPLY, withText } from '../../core/smtp/codes.ts';
 import type { SmtpTransaction } from '../../core/smtp/types.ts';
 import { STAGE, tempfail } from '../../core/verdict.ts';
-import { ClamdUnavailable, scanStream, type ScanResult } from './clamd-client.ts';
+import { ClamdUnavailable, type ScanResult } from './clamd-client.ts';
+import { ClamdSessionPool } from './clamd-session.ts';
 import { ClamavConfig } from './config.ts';
 
 /** The header that says what the scan found. It never names the scanner (no software names). */
 export const SCAN_HEADER = 'X-Virus-Scan';
 const CHECK = 'virus';
+/**
+ * Idle clamd sessions kept for the next messages, and how long one may wait: well below clamd's
+ * IdleTimeout (30 s by default), so clamd rarely closes a session just as it is reused.
+ */
+const MAX_IDLE_SESSIONS = 16;
+const SESSION_IDLE_MS = 10_000;
 
 /** Virus names come from clamd; keep replies and headers to one safe line. */
 const safeName = (name: string) => name.replace(/[^\x21-\x7e]/g, '_').slice(0, 100);
 
 /**
  * Scans every message (inbound and submitted) with clamd at the message stage, streaming it from
- * the spool. Infected: the `action` (554 5.7.1 by default). clamd down or too slow, or a message
+ * the spool over reused clamd sessions (IDSESSION). Infected: the `action` (554 5.7.1 by default). clamd down or too slow, or a message
  * too large to scan: tempfail or accept with a header saying it was not scanned.
  */
 export default definePlugin({
@@ -26,6 +33,7 @@ export default definePlugin({
     const cfg = ctx.config;
     const plugin = ctx.name;
     const target = { socket: cfg.socket, host: cfg.host, port: cfg.port };
+    const pool = new ClamdSessionPool(target, { maxIdle: MAX_IDLE_SESSIONS, idleMs: SESSION_IDLE_MS });
 
     const unscanned = (tx: SmtpTransaction, why: 'scanner unavailable' | 'too large', policy: 'accept' | 'tempfail') => {
       tx.evidence.push({ plugin, check: CHECK, result: 'unscanned', reason: why });
@@ -43,7 +51,7 @@ export default definePlugin({
       }
       let r: ScanResult;
       try {
-        r = await scanStream(target, msg.stream(), { connectTimeoutMs: cfg.connectTimeoutMs, timeoutMs: cfg.scanTimeoutMs, signal: t.signal });
+        r = await pool.scan(() => msg.stream(), { connectTimeoutMs: cfg.connectTimeoutMs, timeoutMs: cfg.scanTimeoutMs, signal: t.signal });
       } catch (err) {
         if (!(err instanceof ClamdUnavailable)) throw err;
         t.log.warn({ event: 'clamav.unavailable', error: err.message, onUnavailable: cfg.onUnavailable }, 'virus scanner unavailable');
@@ -66,5 +74,6 @@ export default definePlugin({
         tempfail: { code: 451, enhanced: '4.7.1', text: `Message contains a virus (${name}), not accepted` },
       });
     }, { stage: STAGE.CHECK });
+    return () => pool.close();
   },
 });

@@ -6,7 +6,7 @@ import { DkimVerifyConfig } from './config.ts';
 import { dkimAction, dkimReplies, dkimResInfos, overall } from './policy.ts';
 import { fromAddresses } from './from.ts';
 import { DKIM } from './slot.ts';
-import { verifyDkim, type DkimOutcome } from './verify.ts';
+import { unsignedOutcome, verifyDkim, type DkimOutcome } from './verify.ts';
 
 export { DKIM } from './slot.ts';
 export type { DkimOutcome, DkimSignatureOutcome, DkimResult } from './verify.ts';
@@ -36,7 +36,9 @@ export default definePlugin({
         tx.evidence.push({ plugin: 'dkim-verify', check: 'signatures', result: 'permerror', score: cfg.scores.permerror, reason });
         return undefined;
       }
-      const outcome: DkimOutcome = await verifyDkim(message.stream(), { resolver, sender: tx.mailFrom.address, minBitLength: cfg.minBitLength });
+      // Unsigned mail (the common case) needs only its header section; signed mail goes to mailauth.
+      const outcome: DkimOutcome = await unsignedOutcome(message.stream())
+        ?? await verifyDkim(message.stream(), { resolver, sender: tx.mailFrom.address, minBitLength: cfg.minBitLength });
       tx.slots.set(DKIM, outcome);
       for (const r of dkimResInfos(outcome)) recordAuthResult(tx, r);
       for (const s of outcome.signatures) {

@@ -5,6 +5,10 @@
 import type { Readable } from 'node:stream';
 import { dkimVerify } from 'mailauth';
 import type { MailauthResolver } from '../../core/auth-results/resolver.ts';
+import { hasSignatureFields, headerFromAddresses, readHeaderBytes, splitHeaderFields } from './header-scan.ts';
+
+/** Longest header section the unsigned-message shortcut reads; longer ones go to mailauth. */
+const MAX_SCAN_HEADER_BYTES = 256 * 1024;
 
 export type DkimResult = 'pass' | 'fail' | 'neutral' | 'policy' | 'temperror' | 'permerror';
 
@@ -64,4 +68,18 @@ export async function verifyDkim(message: Readable, opts: { resolver: MailauthRe
       ...(r.status.comment ? { comment: r.status.comment } : {}),
     }));
   return { signatures, headerFrom: res.headerFrom ?? [], arcData: res.arc };
+}
+
+/**
+ * The outcome for a message with no DKIM-Signature and no ARC field, from its header section
+ * alone (RFC 6376 §6.1: no signature, result none; nothing in the body to hash). Undefined when
+ * there is something to verify, or the header section is too long to scan: then call verifyDkim.
+ * The From list and the ARC data are what mailauth returns for such a message.
+ */
+export async function unsignedOutcome(message: Readable): Promise<DkimOutcome | undefined> {
+  const header = await readHeaderBytes(message, MAX_SCAN_HEADER_BYTES);
+  if (!header) return undefined;
+  const fields = splitHeaderFields(header);
+  if (hasSignatureFields(fields)) return undefined;
+  return { signatures: [], headerFrom: headerFromAddresses(fields), arcData: { chain: false } };
 }

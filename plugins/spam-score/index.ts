@@ -9,6 +9,7 @@ import { fold, statusHeader } from './decide.ts';
 import { drainLearnQueue } from './learn-queue.ts';
 import { learnFromFiling } from './junk-learning.ts';
 import { MAIL_STORE } from '../../core/store/mail-store.ts';
+import { headerProcessor } from './light-facts.ts';
 import { readFacts } from './message-facts.ts';
 import { loadRules } from './rule-files.ts';
 import { score, tokensOf } from './scorer.ts';
@@ -25,6 +26,7 @@ export default definePlugin({
     const cfg = ctx.config;
     const rules = await loadRules(cfg.rules, cfg.ruleFiles.map((f) => ctx.resolvePath(f)));
     const store = new TokenStore(ctx.kv);
+    const processHeaders = headerProcessor();
     const learnDir = ctx.resolvePath(cfg.learnDir);
     const heldKey = (user: string) => `spam-score:held:${user.toLowerCase()}`;
     const spamCountKey = (user: string) => `spam-score:out:${user.toLowerCase()}`;
@@ -43,7 +45,7 @@ export default definePlugin({
       if (isInternalSession(tx.session)) return undefined;
       const outbound = Boolean(tx.session.user);
       if (outbound && !cfg.outbound.enabled) return undefined;
-      const facts = await readFacts(msg.stream(), cfg.maxScanBytes);
+      const facts = await readFacts(msg.stream(), cfg.maxScanBytes, undefined, processHeaders);
       const d = await score(facts, tx.evidence, rules, store, cfg, ctx.name);
       tx.evidence.push({ plugin: ctx.name, check: 'score', result: d.outcome, score: d.score, reason: d.symbols.map((s) => s.name).join(' ') });
       if (outbound) {
