@@ -18,6 +18,8 @@ function quotable(s: string): boolean {
 }
 
 export function quote(s: string): string {
+  // Most values (addresses, subjects) need no escape: skip the regex for them.
+  if (!s.includes('"') && !s.includes('\\')) return '"' + s + '"';
   return '"' + s.replace(/[\\"]/g, (m) => '\\' + m) + '"';
 }
 
@@ -35,12 +37,13 @@ export function encodeAstring(s: string): Buffer {
 }
 
 /**
- * Encodes into one string (UTF-8 on the wire) and one Buffer at the end: a whole-folder FETCH
+ * Encodes into one string (UTF-8 on the wire) and one Buffer at the end, after `prefix` (ASCII text
+ * such as `ENVELOPE `): a whole-folder FETCH
  * ENVELOPE encodes tens of thousands of values, and a Buffer per token dominated its cost.
  * Binary literals and non-ASCII atoms (latin1 bytes) break the string and go as their own Buffers.
  */
-export function encode(v: ImapValue): Buffer {
-  const acc: Acc = { text: '', bufs: undefined };
+export function encode(v: ImapValue, prefix = ''): Buffer {
+  const acc: Acc = { text: prefix, bufs: undefined };
   write(v, acc);
   if (!acc.bufs) return Buffer.from(acc.text, 'utf8');
   if (acc.text) acc.bufs.push(Buffer.from(acc.text, 'utf8'));
@@ -59,7 +62,8 @@ function pushBuffer(acc: Acc, b: Buffer): void {
   acc.bufs.push(b);
 }
 
-function stringText(s: string): string {
+/** A string's wire text: quoted, or a literal `{n}` CRLF with the text (n counts UTF-8 bytes). */
+export function stringText(s: string): string {
   if (quotable(s)) return quote(s);
   return `{${Buffer.byteLength(s, 'utf8')}}\r\n${s}`;
 }

@@ -91,4 +91,34 @@ describe('FETCH structure and SEARCH', () => {
       await w.close();
     }
   });
+
+  test('raw: header-only FETCH (ENVELOPE, HEADER.FIELDS) answers as the full structure does', async () => {
+    const w = await ImapWire.connect(t.port('imaps'), { tls: true });
+    try {
+      await w.readResponse();
+      await w.command(`LOGIN ${ALICE} "${ALICE_PASSWORD}"`);
+      await w.command('CREATE Heads');
+      await w.command(`APPEND Heads {${Buffer.byteLength(MIXED)}+}\r\n${MIXED}`);
+      await w.command(`APPEND Heads {${Buffer.byteLength(PLAIN)}+}\r\n${PLAIN}`);
+      await w.command('SELECT Heads');
+      const envelopeOf = (line: string): string => line.slice(line.indexOf('ENVELOPE ('), -1);
+      // First the header-only items (read from the first bytes of each file), then the same with
+      // BODYSTRUCTURE, which makes the server parse the whole message.
+      const heads = await w.command('UID FETCH 1:* (FLAGS BODY.PEEK[HEADER.FIELDS (From Subject)] ENVELOPE)');
+      const full = await w.command('UID FETCH 1:* (BODY.PEEK[HEADER.FIELDS (From Subject)] BODYSTRUCTURE ENVELOPE)');
+      assert.equal(heads.length, 3);
+      for (let i = 0; i < 2; i++) {
+        const h = heads[i] ?? '';
+        const f = full[i] ?? '';
+        assert.match(h, /ENVELOPE \("/);
+        assert.equal(envelopeOf(h), envelopeOf(f));
+        const fields = (l: string): string => /BODY\[HEADER\.FIELDS \(From Subject\)\] \{\d+\}\r\n[^]*?\r\n\r\n/.exec(l)?.[0] ?? 'none';
+        assert.equal(fields(h), fields(f));
+        assert.notEqual(fields(h), 'none');
+      }
+      assert.ok((heads[1] ?? '').includes('"lunch"'), heads[1]);
+    } finally {
+      await w.close();
+    }
+  });
 });

@@ -77,6 +77,8 @@ export class ImapSession {
   #selected: SelectedMailbox | undefined;
   #out: Buffer[] = [];
   #outBytes = 0;
+  /** Text responses queued after #out, turned into bytes once per batch (not once per response line). */
+  #outText = '';
   #endReason = 'closed';
   /** A command is being executed (the autologout timer is stopped, RFC 3501 §5.4 is about idle clients). */
   #busy = false;
@@ -280,10 +282,22 @@ export class ImapSession {
 
   /** Queue output; written when the batch is large or at the next tagged response. */
   async send(data: string | Buffer): Promise<void> {
-    const b = typeof data === 'string' ? Buffer.from(data, 'utf8') : data;
-    this.#out.push(b);
-    this.#outBytes += b.length;
+    if (typeof data === 'string') {
+      this.#outText += data;
+      // Characters, not bytes: a batch bound, never less than the bytes it stands for.
+      this.#outBytes += data.length;
+    } else {
+      this.#takeText();
+      this.#out.push(data);
+      this.#outBytes += data.length;
+    }
     if (this.#outBytes >= BATCH_BYTES) await this.flushOutput();
+  }
+
+  #takeText(): void {
+    if (this.#outText === '') return;
+    this.#out.push(Buffer.from(this.#outText, 'utf8'));
+    this.#outText = '';
   }
 
   /** An untagged response line: `* text`. */
@@ -297,8 +311,9 @@ export class ImapSession {
   }
 
   async flushOutput(): Promise<void> {
+    this.#takeText();
     if (!this.#out.length) return;
-    const data = this.#out.length === 1 ? this.#out[0] : Buffer.concat(this.#out, this.#outBytes);
+    const data = this.#out.length === 1 ? this.#out[0] : Buffer.concat(this.#out);
     this.#out = [];
     this.#outBytes = 0;
     if (this.#closed || this.#sock.destroyed || this.#sock.writableEnded) return;

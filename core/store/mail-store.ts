@@ -162,6 +162,12 @@ export interface FolderView {
   isRecent(uid: number): boolean;
   /** The message bytes; throws EXPUNGEISSUE when the message is gone. */
   read(uid: number, range?: ByteRange): Promise<Readable>;
+  /**
+   * Optional, for readers of many messages (IMAP FETCH ENVELOPE of a folder): `each` gets up to
+   * `length` bytes from the start of each message, once per UID, undefined when it cannot be read
+   * (then `read` reports why). The bytes are valid only during the call (the buffer is reused).
+   */
+  readPrefixes?(uids: readonly number[], length: number, each: (uid: number, bytes: Buffer | undefined) => void): Promise<void>;
   /** Pick up changes made outside this process (files dropped or renamed by other tools); fires events. */
   refresh(): Promise<void>;
   setFlags(uids: readonly number[], update: FlagUpdate): Promise<FlagResult>;

@@ -39,6 +39,7 @@ export interface ViewHost {
   copy(from: FolderState, uids: readonly number[], destination: string, origin?: string): Promise<CopyResult>;
   move(from: FolderState, uids: readonly number[], destination: string, origin: string): Promise<CopyResult>;
   release(state: FolderState): void;
+  readPrefixes(from: FolderState, uids: readonly number[], length: number, each: (uid: number, bytes: Buffer | undefined) => void): Promise<void>;
 }
 
 export class MaildirFolderView implements FolderView {
@@ -99,6 +100,12 @@ export class MaildirFolderView implements FolderView {
     const handle = await this.state.openMessage(uid);
     // createReadStream's `end` is inclusive; the stream closes the handle when done.
     return handle.createReadStream({ start, end: range?.end === undefined ? undefined : range.end - 1 });
+  }
+
+  /** FolderView.readPrefixes: heads of many messages in bounded synchronous slices (prefix-reader.ts). */
+  async readPrefixes(uids: readonly number[], length: number, each: (uid: number, bytes: Buffer | undefined) => void): Promise<void> {
+    this.assertOpen();
+    return this.host.readPrefixes(this.state, uids, length, each);
   }
 
   async refresh(): Promise<void> {

@@ -11,6 +11,11 @@ export type FsPort = Pick<
 > & {
   /** Up to `length` bytes of `file` from `position`, in one buffer (shorter at end of file). */
   readRange(file: string, position: number, length: number): Promise<Buffer>;
+  /**
+   * Synchronous open + read of up to `length` bytes from the start into `buf` + close; returns the
+   * bytes read. For callers that read many small heads in bounded slices (prefix-reader.ts).
+   */
+  readPrefixSync(file: string, buf: Buffer, length: number): number;
 };
 
 /**
@@ -43,9 +48,26 @@ function readRange(file: string, position: number, length: number): Promise<Buff
   });
 }
 
+function readPrefixSync(file: string, buf: Buffer, length: number): number {
+  const fd = fs.openSync(file, 'r');
+  try {
+    const want = Math.min(length, buf.length);
+    let got = 0;
+    // Bounded: each read advances or hits end of file.
+    while (got < want) {
+      const n = fs.readSync(fd, buf, got, want - got, got);
+      if (n === 0) break;
+      got += n;
+    }
+    return got;
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
 export const nodeFs: FsPort = {
   open: fsp.open, readdir: fsp.readdir, stat: fsp.stat, rename: fsp.rename, link: fsp.link, unlink: fsp.unlink,
-  mkdir: fsp.mkdir, rm: fsp.rm, readFile: fsp.readFile, utimes: fsp.utimes, readRange,
+  mkdir: fsp.mkdir, rm: fsp.rm, readFile: fsp.readFile, utimes: fsp.utimes, readRange, readPrefixSync,
 };
 
 /** fsync a directory so a rename or create inside it survives a crash (the file's own fsync does not cover it). */

@@ -31,6 +31,7 @@ import { FolderCache, type Mailbox } from './folder-cache.ts';
 import { type FolderHost, FolderState, type NewFile } from './folder-state.ts';
 import { MaildirFolderView, type ViewHost } from './folder-view.ts';
 import { type FsPort, isErrno, nodeFs, syncDir } from './fs-port.ts';
+import { readPrefixes } from './prefix-reader.ts';
 import {
   DEFAULT_SPECIAL_USE,
   createFolderDir,
@@ -325,6 +326,11 @@ export class MaildirStore implements MailStore, ViewHost {
 
   release(state: FolderState): void {
     this.folders.release(state);
+  }
+
+  /** ViewHost: the first bytes of many messages of a folder (IMAP FETCH ENVELOPE of a whole folder). */
+  readPrefixes(from: FolderState, uids: readonly number[], length: number, each: (uid: number, bytes: Buffer | undefined) => void): Promise<void> {
+    return readPrefixes(this.fs, from, uids, length, each);
   }
 
   private acquire(u: User, name: string, options: { readonly refresh?: boolean } = {}): Promise<FolderState> {

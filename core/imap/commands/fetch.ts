@@ -4,10 +4,10 @@
  * message (BODY[], RFC822) is streamed straight from the store.
  */
 import type { Readable } from 'node:stream';
-import type { MessageInfo } from '../../store/mail-store.ts';
+import type { FolderView, MessageInfo } from '../../store/mail-store.ts';
 import { isMailStoreError } from '../../store/errors.ts';
 import { encode } from '../encoder.ts';
-import { bodyStructure, envelope, readSection, type MessageStructure } from '../message/index.ts';
+import { bodyStructure, envelopeText, readHeadSection, readSection, type MessageHead, type MessageStructure } from '../message/index.ts';
 import { ParseError, type Cursor } from '../parser/cursor.ts';
 import { formatDateTime } from '../parser/date.ts';
 import { parseFetch, type FetchItem } from '../parser/fetch.ts';
@@ -19,7 +19,6 @@ import { ok, SELECTED, type CommandSpec, type Outcome } from './types.ts';
 
 const HEADER: SectionSpec = { part: [], text: 'HEADER' };
 const TEXT: SectionSpec = { part: [], text: 'TEXT' };
-const ENVELOPE_PREFIX = Buffer.from('ENVELOPE ');
 
 /** Which items mark the message \Seen (RFC 3501 §6.4.5: BODY[…] without .PEEK, RFC822, RFC822.TEXT). */
 function setsSeen(items: readonly FetchItem[]): boolean {
@@ -29,6 +28,20 @@ function setsSeen(items: readonly FetchItem[]): boolean {
 function needsStructure(items: readonly FetchItem[]): boolean {
   return items.some((i) => i.kind === 'ENVELOPE' || i.kind === 'BODY' || i.kind === 'BODYSTRUCTURE' || i.kind === 'RFC822.HEADER' || i.kind === 'RFC822.TEXT'
     || (i.kind === 'section' && (i.section.part.length > 0 || i.section.text !== undefined)));
+}
+
+/** A header section of the whole message: BODY[HEADER], BODY[HEADER.FIELDS (…)], BODY[HEADER.FIELDS.NOT (…)]. */
+function isTopHeader(section: SectionSpec): boolean {
+  return section.part.length === 0 && section.text !== undefined && section.text !== 'TEXT' && section.text !== 'MIME';
+}
+
+/**
+ * Items the header-only summary serves (no MIME parse of the body): ENVELOPE and the whole
+ * message's header sections, beside what needs no structure at all (FLAGS, UID, sizes, BODY[]).
+ */
+function headersSuffice(items: readonly FetchItem[]): boolean {
+  return items.every((i) => i.kind !== 'BODY' && i.kind !== 'BODYSTRUCTURE' && i.kind !== 'RFC822.TEXT'
+    && !(i.kind === 'section' && (i.section.part.length > 0 || i.section.text !== undefined) && !isTopHeader(i.section)));
 }
 
 export function resolveSet(s: ImapSession, c: Cursor, uid: boolean): number[] {
@@ -54,6 +67,7 @@ async function fetch(s: ImapSession, c: Cursor, uid: boolean): Promise<Outcome> 
   if (req.changedSince !== undefined && !items.some((i) => i.kind === 'MODSEQ')) items.push({ kind: 'MODSEQ' });
   const markSeen = setsSeen(items) && !view.readOnly;
   const structure = needsStructure(items);
+  const headOnly = structure && headersSuffice(items);
   let expungedUnder = false;
   for (const u of uids) {
     let info = view.get(u);
@@ -76,7 +90,7 @@ async function fetch(s: ImapSession, c: Cursor, uid: boolean): Promise<Outcome> 
     // response, so a message expunged meanwhile is skipped instead of leaving half a FETCH.
     const pieces: Piece[] = [];
     try {
-      const struct = structure ? await s.env.cache.get(view, u) : undefined;
+      const struct = !structure ? undefined : headOnly ? await s.env.cache.head(view, u) : await s.env.cache.get(view, u);
       for (const item of all) {
         const p = prepareItem(s, item, info, struct);
         pieces.push(p instanceof Promise ? await p : p);
@@ -131,7 +145,7 @@ interface Piece {
 }
 
 /** Synchronous for the items that need no I/O (the common FLAGS / ENVELOPE case). */
-function prepareItem(s: ImapSession, item: FetchItem, info: MessageInfo, struct: MessageStructure | undefined): Piece | Promise<Piece> {
+function prepareItem(s: ImapSession, item: FetchItem, info: MessageInfo, struct: MessageStructure | MessageHead | undefined): Piece | Promise<Piece> {
   const view = s.selected!.view;
   switch (item.kind) {
     case 'UID': return { head: `UID ${info.uid}` };
@@ -139,19 +153,28 @@ function prepareItem(s: ImapSession, item: FetchItem, info: MessageInfo, struct:
     case 'INTERNALDATE': return { head: `INTERNALDATE "${formatDateTime(info.internalDate)}"` };
     case 'RFC822.SIZE': return { head: `RFC822.SIZE ${info.size}` };
     case 'MODSEQ': return { head: `MODSEQ (${info.modseq})` };
-    // Memoised wire bytes: a folder's ENVELOPEs are fetched again and again by every client.
-    case 'ENVELOPE': return { head: (struct!.memo.envelopeWire ??= Buffer.concat([ENVELOPE_PREFIX, encode(envelope(struct!))])) };
-    case 'BODY': return { head: Buffer.concat([Buffer.from('BODY '), encode(bodyStructure(struct!, false))]) };
-    case 'BODYSTRUCTURE': return { head: Buffer.concat([Buffer.from('BODYSTRUCTURE '), encode(bodyStructure(struct!, true))]) };
+    case 'ENVELOPE': return { head: envelopeText(struct!) };
+    case 'BODY': return { head: Buffer.concat([Buffer.from('BODY '), encode(bodyStructure(full(struct), false))]) };
+    case 'BODYSTRUCTURE': return { head: Buffer.concat([Buffer.from('BODYSTRUCTURE '), encode(bodyStructure(full(struct), true))]) };
     case 'RFC822': return whole(s, 'RFC822 ', info);
-    case 'RFC822.HEADER': return readSection(view, info.uid, struct!, HEADER).then((d) => literal('RFC822.HEADER ', d));
-    case 'RFC822.TEXT': return readSection(view, info.uid, struct!, TEXT).then((d) => literal('RFC822.TEXT ', d));
+    case 'RFC822.HEADER': return section(view, info.uid, struct!, HEADER).then((d) => literal('RFC822.HEADER ', d));
+    case 'RFC822.TEXT': return readSection(view, info.uid, full(struct), TEXT).then((d) => literal('RFC822.TEXT ', d));
     case 'section': {
       const name = item.name + (item.partial ? `<${item.partial.start}>` : '') + ' ';
       if (!item.section.part.length && !item.section.text) return whole(s, name, info, item.partial);
-      return readSection(view, info.uid, struct!, item.section, item.partial).then((d) => literal(name, d));
+      return section(view, info.uid, struct!, item.section, item.partial).then((d) => literal(name, d));
     }
   }
+}
+
+/** The full structure (the item needs it: headersSuffice said no, so it was fetched whole). */
+function full(struct: MessageStructure | MessageHead | undefined): MessageStructure {
+  if (!struct || !('root' in struct)) throw new Error('FETCH item needs the full message structure');
+  return struct;
+}
+
+function section(view: FolderView, uid: number, struct: MessageStructure | MessageHead, spec: SectionSpec, partial?: Partial): Promise<Buffer | Readable> {
+  return 'root' in struct ? readSection(view, uid, struct, spec, partial) : readHeadSection(view, uid, struct, spec, partial);
 }
 
 /** The whole message (or a byte range of it), streamed with its size known up front. */

@@ -17,6 +17,9 @@ type Token =
   | { readonly kind: 'comment'; readonly text: string };
 
 const SPECIALS = '<>@,;:';
+/** Characters that end an atom-like run: white space, `"`, `(`, `[` and the specials. */
+const ATOM_STOPS = new Set([...' \t\r\n"(<>@,;:['].map((c) => c.charCodeAt(0)));
+const isAtomStop = (c: number): boolean => ATOM_STOPS.has(c);
 const MAX_TOKENS = 10_000;
 
 function tokenize(s: string): Token[] {
@@ -29,8 +32,15 @@ function tokenize(s: string): Token[] {
     } else if (c === '"') {
       let text = '';
       i++;
-      while (i < s.length && s[i] !== '"') {
-        if (s[i] === '\\' && i + 1 < s.length) i++;
+      // Runs without a quoted-pair are taken whole (one slice, not a string per character).
+      for (;;) {
+        let j = i;
+        while (j < s.length && s.charCodeAt(j) !== 0x22 && s.charCodeAt(j) !== 0x5c) j++;
+        text += s.slice(i, j);
+        i = j;
+        if (i >= s.length || s.charCodeAt(i) === 0x22) break;
+        // A backslash: the next character is taken as it is (a lone one at the end is kept).
+        if (i + 1 < s.length) i++;
         text += s[i] ?? '';
         i++;
       }
@@ -67,7 +77,7 @@ function tokenize(s: string): Token[] {
       i = stop;
     } else {
       let j = i;
-      while (j < s.length && !' \t\r\n"(<>@,;:['.includes(s[j] ?? ' ')) j++;
+      while (j < s.length && !isAtomStop(s.charCodeAt(j))) j++;
       out.push({ kind: 'word', text: s.slice(i, j), quoted: false });
       i = j;
     }
@@ -79,17 +89,29 @@ const isSpecial = (t: Token | undefined, c: string): boolean => t?.kind === 'spe
 
 /** Local part as written: quoted words keep their quotes when they need them. */
 function localText(words: readonly Token[]): string {
-  return words
-    .filter((t) => t.kind === 'word')
-    .map((t) => (t.kind === 'word' && t.quoted ? `"${t.text.replace(/(["\\])/g, '\\$1')}"` : t.text))
-    .join('');
+  let out = '';
+  for (const t of words) {
+    if (t.kind !== 'word') continue;
+    out += t.quoted ? `"${t.text.replace(/(["\\])/g, '\\$1')}"` : t.text;
+  }
+  return out;
+}
+
+/** The texts of the word tokens in t[from, to), joined by `sep` (loops: this runs for every address of a folder). */
+function wordsText(t: readonly Token[], from: number, to: number, sep: string): string {
+  let out = '';
+  let first = true;
+  for (let k = from; k < to; k++) {
+    const x = t[k];
+    if (x?.kind !== 'word') continue;
+    out += first ? x.text : sep + x.text;
+    first = false;
+  }
+  return out;
 }
 
 function phraseText(words: readonly Token[]): string {
-  return words
-    .filter((t) => t.kind === 'word')
-    .map((t) => t.text)
-    .join(' ');
+  return wordsText(words, 0, words.length, ' ');
 }
 
 export function parseAddressList(raw: string): Address[] {
@@ -139,7 +161,7 @@ export function parseAddressList(raw: string): Address[] {
         i++;
         const hostStart = i;
         while (i < t.length && !isSpecial(t[i], '>')) i++;
-        host = t.slice(hostStart, i).filter((x) => x.kind === 'word').map((x) => x.text).join('');
+        host = wordsText(t, hostStart, i, '');
       }
       if (isSpecial(t[i], '>')) i++;
       // Anything else up to the separator (comments) is ignored.

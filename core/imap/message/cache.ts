@@ -10,7 +10,7 @@ import { parseStructure, type MimePart } from './structure.ts';
 export interface ParsedMessage {
   readonly size: number;
   readonly root: MimePart;
-  readonly memo: { envelope?: ImapValue; envelopeWire?: Buffer };
+  readonly memo: { envelope?: ImapValue; envelopeText?: string };
 }
 
 export function cacheKey(view: FolderView, uid: number): string {

@@ -8,13 +8,15 @@ import type { FolderView } from '../../store/mail-store.ts';
 import type { ImapValue, SectionSpec, Partial, SearchKey } from '../types.ts';
 import { bodyStructureOf } from './body-structure.ts';
 import { cacheKey, Lru, parseFromView } from './cache.ts';
-import { envelopeOf } from './envelope.ts';
+import { envelopeOf, envelopeTextOf } from './envelope.ts';
+import { headFromPrefix, headOfStructure, type MessageHead } from './head.ts';
 import { runSearch } from './search.ts';
 import { SummaryFiles } from './summary-file.ts';
 import { readSectionBytes } from './section.ts';
-import type { MimePart } from './structure.ts';
+import { DEFAULT_CT, MAX_HEADER_BYTES, type MimePart } from './structure.ts';
 
 export type { MimePart } from './structure.ts';
+export type { MessageHead } from './head.ts';
 export type { SectionStream } from './section.ts';
 export { BadCharsetError, SEARCH_CHARSETS } from './search.ts';
 
@@ -25,13 +27,27 @@ export interface MessageStructure {
   /** The message entity: kept header fields, content type, part tree with offsets and line counts. */
   readonly root: MimePart;
   /** Values derived from the structure, computed once per cached entry. */
-  readonly memo: { envelope?: ImapValue; envelopeWire?: Buffer };
+  readonly memo: { envelope?: ImapValue; envelopeText?: string };
+}
+
+/** One message of a head batch: its cache key and stored size (RFC822.SIZE). */
+interface BatchEntry {
+  readonly uid: number;
+  readonly key: string;
+  readonly size: number;
 }
 
 /** Parses ahead of a sequential reader at most this many messages (overlaps file I/O). */
 const READAHEAD = 16;
 /** A request within this many UIDs above the previous one of the same view counts as sequential. */
 const SEQUENTIAL_GAP = 64;
+/** Heads read in one go for a sequential reader (the store reads them in bounded slices). */
+const HEAD_BATCH = 128;
+/**
+ * First read of a message for its head: most headers end well inside it. A header that does not is
+ * read again up to the bytes the full parser keeps, then (larger still) the message is parsed whole.
+ */
+const HEAD_READ = 16 * 1024;
 
 /**
  * Cache of structures, owned by whoever creates it (the server instance; no module state).
@@ -41,8 +57,13 @@ const SEQUENTIAL_GAP = 64;
 export class StructureCache {
   private readonly lru: Lru<MessageStructure>;
   private readonly inflight = new Map<string, Promise<MessageStructure>>();
+  /** Header-only summaries (FETCH FLAGS ENVELOPE, BODY[HEADER]): no body parse behind them. */
+  private readonly heads: Lru<MessageHead>;
+  /** Running head reads: each message's key → the batch that reads it. */
+  private readonly headsInflight = new Map<string, Promise<Map<number, MessageHead>>>();
   /** Last UID asked for per view id (bounded like the entries), to spot sequential readers. */
   private readonly lastUid: Lru<number>;
+  private readonly lastHead: Lru<number>;
   private ahead = 0;
   private readonly summary: SummaryFiles | undefined;
 
@@ -53,14 +74,16 @@ export class StructureCache {
    */
   constructor(opts?: { maxEntries?: number; dir?: string }) {
     this.lru = new Lru(Math.max(1, opts?.maxEntries ?? 20_000));
+    this.heads = new Lru(Math.max(1, opts?.maxEntries ?? 20_000));
     this.lastUid = new Lru(1024);
+    this.lastHead = new Lru(1024);
     this.summary = opts?.dir === undefined ? undefined : new SummaryFiles(opts.dir);
   }
 
   get(view: FolderView, uid: number): Promise<MessageStructure> {
     const summary = this.summary;
     if (summary && !summary.isLoaded(view)) {
-      return summary.load(view, (u, parsed) => this.lru.set(cacheKey(view, u), parsed)).then(() => this.get(view, uid));
+      return this.loadSummary(summary, view).then(() => this.get(view, uid));
     }
     const last = this.lastUid.get(view.id);
     this.lastUid.set(view.id, uid);
@@ -70,6 +93,89 @@ export class StructureCache {
     const p = this.load(view, uid, key);
     if (last !== undefined && uid > last && uid - last <= SEQUENTIAL_GAP) this.readAhead(view, uid);
     return p;
+  }
+
+  /**
+   * The header-only summary of a message (size, end of header, ENVELOPE fields): from the full
+   * structure when that is cached, else from the first bytes of the file. A sequential reader gets
+   * the next HEAD_BATCH heads read in the same pass.
+   */
+  head(view: FolderView, uid: number): Promise<MessageHead> {
+    const summary = this.summary;
+    if (summary && !summary.isLoaded(view)) return this.loadSummary(summary, view).then(() => this.head(view, uid));
+    const key = cacheKey(view, uid);
+    const hit = this.heads.get(key);
+    if (hit) return Promise.resolve(hit); // warm, or read by the batch of an earlier request
+    const full = this.lru.get(key);
+    if (full) {
+      const h = headOfStructure(full);
+      this.heads.set(key, h);
+      return Promise.resolve(h);
+    }
+    const fromBatch = (m: Map<number, MessageHead>): MessageHead | Promise<MessageHead> => m.get(uid) ?? this.headFromFull(view, uid, key);
+    const running = this.headsInflight.get(key);
+    if (running) return running.then(fromBatch);
+    const parsing = this.inflight.get(key);
+    if (parsing) return parsing.then(headOfStructure);
+    // Misses only: a batch records its last UID, so the reader's next miss (just past it) is sequential.
+    const last = this.lastHead.get(view.id);
+    const info = view.get(uid);
+    const batch: BatchEntry[] = [{ uid, key, size: info?.size ?? -1 }];
+    if (view.readPrefixes && last !== undefined && uid > last && uid - last <= SEQUENTIAL_GAP) {
+      for (const m of view.messages({ from: uid + 1, limit: HEAD_BATCH - 1 })) {
+        const k = cacheKey(view, m.uid);
+        if (!this.heads.has(k) && !this.lru.has(k) && !this.headsInflight.has(k) && !this.inflight.has(k)) batch.push({ uid: m.uid, key: k, size: m.size });
+      }
+    }
+    this.lastHead.set(view.id, batch[batch.length - 1]?.uid ?? uid);
+    const done = this.loadHeads(view, batch);
+    for (const e of batch) this.headsInflight.set(e.key, done);
+    const clear = (): void => {
+      for (const e of batch) if (this.headsInflight.get(e.key) === done) this.headsInflight.delete(e.key);
+    };
+    done.then(clear, clear);
+    // A message the batch could not read (header too large, expunged) is parsed whole: that read reports why.
+    return done.then(fromBatch);
+  }
+
+  /** Reads the heads of a batch (two passes: HEAD_READ, then what the full parser keeps); misses are left out. */
+  private async loadHeads(view: FolderView, batch: readonly BatchEntry[]): Promise<Map<number, MessageHead>> {
+    const out = new Map<number, MessageHead>();
+    const read = view.readPrefixes?.bind(view);
+    if (!read) return out;
+    const byUid = new Map(batch.map((e) => [e.uid, e]));
+    let want = batch.filter((e) => e.size >= 0).map((e) => e.uid);
+    for (const length of [HEAD_READ, MAX_HEADER_BYTES]) {
+      const again: number[] = [];
+      await read(want, length, (u, bytes) => {
+        const e = byUid.get(u);
+        if (!bytes || !e) return;
+        const h = headFromPrefix(bytes, bytes.length, e.size);
+        if (h) {
+          out.set(u, h);
+          this.heads.set(e.key, h);
+        } else if (bytes.length === length) again.push(u);
+      });
+      if (again.length === 0) break;
+      want = again;
+    }
+    this.summary?.recordHeads(view, out);
+    return out;
+  }
+
+  /** A head the prefix could not give (header beyond MAX_HEADER_BYTES, store without readPrefixes, or a read error the full read reports). */
+  private async headFromFull(view: FolderView, uid: number, key: string): Promise<MessageHead> {
+    const h = headOfStructure(await this.load(view, uid, key));
+    this.heads.set(key, h);
+    return h;
+  }
+
+  private loadSummary(summary: SummaryFiles, view: FolderView): Promise<void> {
+    return summary.load(
+      view,
+      (u, parsed) => this.lru.set(cacheKey(view, u), parsed),
+      (u, head) => this.heads.set(cacheKey(view, u), head),
+    );
   }
 
   private load(view: FolderView, uid: number, key: string): Promise<MessageStructure> {
@@ -117,10 +223,18 @@ export class StructureCache {
   }
 }
 
-/** RFC 3501 §7.4.2 ENVELOPE. */
-export function envelope(s: MessageStructure): ImapValue {
-  // Memoised on the cached structure: FETCH ENVELOPE of a whole folder is asked again and again.
-  return (s.memo.envelope ??= envelopeOf(s.root.fields));
+/** RFC 3501 §7.4.2 ENVELOPE, from the full structure or the header-only summary (the same fields). */
+export function envelope(s: MessageStructure | MessageHead): ImapValue {
+  // Memoised on the cached entry: FETCH ENVELOPE of a whole folder is asked again and again.
+  return (s.memo.envelope ??= envelopeOf('root' in s ? s.root.fields : s.fields));
+}
+
+/**
+ * `ENVELOPE (…)` as sent, built once per cached entry: a folder's ENVELOPEs are fetched again and
+ * again by every client. The value itself is not kept (less to hold and to collect).
+ */
+export function envelopeText(s: MessageStructure | MessageHead): string {
+  return (s.memo.envelopeText ??= envelopeTextOf('root' in s ? s.root.fields : s.fields));
 }
 
 /** BODY (extensible false) / BODYSTRUCTURE (true), RFC 3501 §7.4.2. */
@@ -135,6 +249,15 @@ export function bodyStructure(s: MessageStructure, extensible: boolean): ImapVal
  */
 export function readSection(view: FolderView, uid: number, s: MessageStructure, section: SectionSpec, partial?: Partial): Promise<Buffer | Readable> {
   return readSectionBytes(view, uid, s.root, s.size, section, partial);
+}
+
+/**
+ * BODY[HEADER], BODY[HEADER.FIELDS (…)], BODY[HEADER.FIELDS.NOT (…)] of the whole message from its
+ * head: these need only the end of the header block (section.ts reads the bytes before it).
+ */
+export function readHeadSection(view: FolderView, uid: number, h: MessageHead, section: SectionSpec, partial?: Partial): Promise<Buffer | Readable> {
+  const root: MimePart = { headerStart: 0, bodyStart: h.bodyStart, end: h.size, lines: 0, fields: h.fields, ct: DEFAULT_CT };
+  return readSectionBytes(view, uid, root, h.size, section, partial);
 }
 
 /**

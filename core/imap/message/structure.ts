@@ -60,7 +60,7 @@ interface Builder {
   message?: Builder;
 }
 
-const DEFAULT_CT: ContentType = { type: 'text', subtype: 'plain', params: [['charset', 'us-ascii']] };
+export const DEFAULT_CT: ContentType = { type: 'text', subtype: 'plain', params: [['charset', 'us-ascii']] };
 const DIGEST_CT: ContentType = { type: 'message', subtype: 'rfc822', params: [] };
 
 /** RFC 2045 §5.2: no (or an unparsable) Content-Type means text/plain; charset=us-ascii; in a digest, message/rfc822 (RFC 2046 §5.1.5). */

@@ -2,7 +2,9 @@
  * Optional on-disk summary of parsed structures, one append-only JSON-lines file per folder and
  * UIDVALIDITY, so a restarted server (or another worker) does not parse a folder's files again:
  * measured on 10,000 messages, the first FETCH ENVELOPE of a folder costs about 5× the next one,
- * almost all of it opening and parsing every file (bench/RESULTS.md, IMAP).
+ * almost all of it opening and parsing every file (bench/RESULTS.md, IMAP). Two kinds of line:
+ * `{u, s, r}` a full structure, `{u, s, h, f}` a header-only summary (end of header, ENVELOPE
+ * fields: what a cold FETCH ENVELOPE builds, head.ts).
  *
  * Entries never go stale (a UID names the same bytes while UIDVALIDITY holds, RFC 3501 §2.3.1.1);
  * expunged UIDs are skipped when loading and dropped when the file is rewritten. Every write is
@@ -16,6 +18,7 @@ import path from 'node:path';
 import readline from 'node:readline';
 import type { FolderView } from '../../store/mail-store.ts';
 import { Lru, type ParsedMessage } from './cache.ts';
+import type { MessageHead } from './head.ts';
 import type { MimePart } from './structure.ts';
 
 const VERSION = 1;
@@ -30,13 +33,21 @@ interface FolderFile {
   readonly file: string;
   loaded?: Promise<void>;
   done: boolean;
-  /** UIDs already in the file (not appended again). */
+  /** UIDs whose full structure is in the file (not appended again). */
   readonly known: Set<number>;
+  /** UIDs whose head (header-only summary, or a full structure, which holds it) is in the file. */
+  readonly knownHead: Set<number>;
   pending: string[];
   /** The file starts with the version line (found when loading, or queued). */
   headed: boolean;
   writing?: Promise<void>;
   timer?: NodeJS.Timeout;
+  /** A flush started by a full batch (one at a time: lines queued meanwhile go with it or the next). */
+  flushing?: Promise<void>;
+}
+
+function isFields(v: unknown): v is [string, string][] {
+  return Array.isArray(v) && v.every((f) => Array.isArray(f) && f.length === 2 && typeof f[0] === 'string' && typeof f[1] === 'string');
 }
 
 function isPart(v: unknown, depth = 0): v is MimePart {
@@ -62,7 +73,7 @@ export class SummaryFiles {
     let f = this.folders.get(id);
     if (!f) {
       const name = createHash('sha256').update(`${view.user}\u0000${view.folder}`).digest('hex').slice(0, 40);
-      f = { file: path.join(this.dir, `${name}-${view.uidValidity}.jsonl`), known: new Set(), pending: [], headed: false, done: false };
+      f = { file: path.join(this.dir, `${name}-${view.uidValidity}.jsonl`), known: new Set(), knownHead: new Set(), pending: [], headed: false, done: false };
       this.folders.set(id, f);
     }
     return f;
@@ -73,10 +84,13 @@ export class SummaryFiles {
     return this.folder(view).done;
   }
 
-  /** Loads the folder's file once; `put` receives each entry for a message the view still has. */
-  load(view: FolderView, put: (uid: number, parsed: ParsedMessage) => void): Promise<void> {
+  /**
+   * Loads the folder's file once; `put` receives each full structure and `putHead` each header-only
+   * summary for a message the view still has.
+   */
+  load(view: FolderView, put: (uid: number, parsed: ParsedMessage) => void, putHead: (uid: number, head: MessageHead) => void): Promise<void> {
     const f = this.folder(view);
-    f.loaded ??= this.read(view, f, put)
+    f.loaded ??= this.read(view, f, put, putHead)
       .catch(() => undefined)
       .finally(() => {
         f.done = true;
@@ -84,7 +98,7 @@ export class SummaryFiles {
     return f.loaded;
   }
 
-  private async read(view: FolderView, f: FolderFile, put: (uid: number, parsed: ParsedMessage) => void): Promise<void> {
+  private async read(view: FolderView, f: FolderFile, put: (uid: number, parsed: ParsedMessage) => void, putHead: (uid: number, head: MessageHead) => void): Promise<void> {
     let stream: fs.ReadStream;
     try {
       await fsp.access(f.file);
@@ -104,16 +118,26 @@ export class SummaryFiles {
         } catch {
           continue; // torn or foreign line
         }
-        const entry = e as { v?: number; u?: unknown; s?: unknown; r?: unknown };
+        const entry = e as { v?: number; u?: unknown; s?: unknown; r?: unknown; h?: unknown; f?: unknown };
         if (entry.v !== undefined) {
           if (entry.v !== VERSION) return; // another format: ignore the whole file
           f.headed = true;
           continue;
         }
-        if (typeof entry.u !== 'number' || typeof entry.s !== 'number' || !isPart(entry.r)) continue;
+        if (typeof entry.u !== 'number' || typeof entry.s !== 'number') continue;
         const info = view.get(entry.u);
-        if (!info || info.size !== entry.s || f.known.has(entry.u)) continue;
+        if (!info || info.size !== entry.s) continue;
+        if (typeof entry.h === 'number' && isFields(entry.f)) {
+          // A header-only line: { u, s, h: end of header, f: ENVELOPE fields }.
+          if (f.knownHead.has(entry.u) || entry.h < 0 || entry.h > entry.s) continue;
+          f.knownHead.add(entry.u);
+          live++;
+          putHead(entry.u, { size: entry.s, bodyStart: entry.h, fields: entry.f, memo: {} });
+          continue;
+        }
+        if (!isPart(entry.r) || f.known.has(entry.u)) continue;
         f.known.add(entry.u);
+        f.knownHead.add(entry.u);
         live++;
         put(entry.u, { size: entry.s, root: entry.r, memo: {} });
       }
@@ -125,6 +149,7 @@ export class SummaryFiles {
     if (total > 1000 && live * 2 < total) {
       await fsp.rm(f.file, { force: true });
       f.known.clear();
+      f.knownHead.clear();
       f.headed = false;
     }
   }
@@ -134,16 +159,44 @@ export class SummaryFiles {
     const f = this.folder(view);
     if (f.known.has(uid) || f.pending.length >= MAX_PENDING) return;
     f.known.add(uid);
+    f.knownHead.add(uid);
+    this.queue(f, `${JSON.stringify({ u: uid, s: parsed.size, r: parsed.root })}\n`);
+  }
+
+  /** Queues freshly read header-only summaries (FETCH ENVELOPE of a cold folder) for the folder's file. */
+  recordHeads(view: FolderView, heads: ReadonlyMap<number, MessageHead>): void {
+    if (heads.size === 0) return;
+    const f = this.folder(view);
+    for (const [uid, head] of heads) {
+      if (f.knownHead.has(uid) || f.pending.length >= MAX_PENDING) continue;
+      f.knownHead.add(uid);
+      this.queue(f, `${JSON.stringify({ u: uid, s: head.size, h: head.bodyStart, f: head.fields })}\n`);
+    }
+  }
+
+  private queue(f: FolderFile, line: string): void {
     if (!f.headed) {
       f.pending.push(`${JSON.stringify({ v: VERSION })}\n`);
       f.headed = true;
     }
-    f.pending.push(`${JSON.stringify({ u: uid, s: parsed.size, r: parsed.root })}\n`);
-    if (f.pending.length >= BATCH) void this.flushFolder(f);
-    else if (!f.timer) {
-      f.timer = setTimeout(() => void this.flushFolder(f), FLUSH_DELAY_MS);
-      f.timer.unref();
-    }
+    f.pending.push(line);
+    if (f.pending.length >= BATCH) this.requestFlush(f);
+    else if (!f.timer && !f.flushing) this.flushLater(f);
+  }
+
+  /** One batch flush at a time (not one per line queued while a write runs); it chains while lines keep coming. */
+  private requestFlush(f: FolderFile): void {
+    if (f.flushing) return;
+    f.flushing = this.flushFolder(f).finally(() => {
+      f.flushing = undefined;
+      if (f.pending.length >= BATCH) this.requestFlush(f);
+      else if (f.pending.length > 0 && !f.timer) this.flushLater(f);
+    });
+  }
+
+  private flushLater(f: FolderFile): void {
+    f.timer = setTimeout(() => void this.flushFolder(f), FLUSH_DELAY_MS);
+    f.timer.unref();
   }
 
   private async flushFolder(f: FolderFile): Promise<void> {

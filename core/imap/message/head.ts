@@ -1,0 +1,119 @@
+/**
+ * The header-only view of a message: what FLAGS, UID, ENVELOPE, RFC822.SIZE and BODY[HEADER…] of
+ * the whole message need, built from the first bytes of the file without the MIME parse of the body
+ * (structure.ts stays the source of BODYSTRUCTURE, BODY[n] and body SEARCH).
+ *
+ * The fields come out exactly as the full parser's (same header block, same filter, same text
+ * decoding, same unfolding: RFC 5322 §2.2.3), so the ENVELOPE of either path is the same.
+ */
+import { isUtf8 } from 'node:buffer';
+import type { ImapValue } from '../types.ts';
+import { type HeaderField, parseHeader } from './header.ts';
+import { ENVELOPE_FIELDS, MAX_HEADER_BYTES, type MimePart } from './structure.ts';
+
+/** The header-only summary of one stored message. */
+export interface MessageHead {
+  /** Bytes as stored (RFC822.SIZE). */
+  readonly size: number;
+  /** Offset of the body: the header block (with its blank line) is [0, bodyStart). */
+  readonly bodyStart: number;
+  /** The ENVELOPE header fields (ENVELOPE_FIELDS), raw and unfolded, in order. */
+  readonly fields: readonly HeaderField[];
+  /** Derived values, computed once per cached entry (shared with the full structure when derived from it). */
+  readonly memo: { envelope?: ImapValue; envelopeText?: string };
+}
+
+const LF = 10;
+const CR = 13;
+const SP = 32;
+const HT = 9;
+const COLON = 58;
+
+/**
+ * Offset just past the blank line that ends the header (RFC 5322 §2.1), or -1 when `buf[0, length)`
+ * holds none. A blank line is an empty line ended by LF or CRLF, as structure.ts decides it.
+ */
+export function headerEnd(buf: Uint8Array, length: number): number {
+  if (length > 0 && buf[0] === LF) return 1;
+  if (length > 1 && buf[0] === CR && buf[1] === LF) return 2;
+  let i = 0;
+  for (;;) {
+    i = buf.indexOf(LF, i);
+    if (i < 0 || i + 1 >= length) return -1;
+    const next = buf[i + 1];
+    if (next === LF) return i + 2;
+    if (next === CR && i + 2 < length && buf[i + 2] === LF) return i + 3;
+    i++;
+  }
+}
+
+/**
+ * The fields `keep` selects from a header block, equal to `parseHeader(block, keep)` but without
+ * decoding or splitting the fields it drops. Text decoding is decided over the whole block, as
+ * header.ts does: UTF-8 when valid (or when the block really contains U+FFFD), else Latin-1.
+ */
+export function parseHeaderFast(block: Buffer, keep: (name: string) => boolean): HeaderField[] {
+  const enc: BufferEncoding = isUtf8(block) ? 'utf8' : 'latin1';
+  // Invalid UTF-8 that also carries a real U+FFFD is decoded as UTF-8 with replacements by header.ts:
+  // rare enough to leave to it.
+  if (enc === 'latin1' && block.includes(REPLACEMENT)) return parseHeader(block, keep);
+  const out: HeaderField[] = [];
+  const len = block.length;
+  let name: string | undefined;
+  let value = '';
+  const flush = (): void => {
+    if (name !== undefined) out.push([name, value.trim()]);
+    name = undefined;
+  };
+  let pos = 0;
+  for (;;) {
+    const nl = block.indexOf(LF, pos);
+    const stop = nl < 0 ? len : nl;
+    // One trailing CR belongs to the line end (header.ts strips exactly one).
+    const end = stop > pos && block[stop - 1] === CR ? stop - 1 : stop;
+    if (end === pos) break; // the empty line ends the header
+    const first = block[pos];
+    if (first === SP || first === HT) {
+      // RFC 5322 §2.2.3 unfolding: the continuation joins the field, its CRLF removed.
+      if (name !== undefined) value += block.toString(enc, pos, end);
+    } else {
+      flush();
+      const colon = block.indexOf(COLON, pos);
+      if (colon > pos && colon < end) {
+        const n = block.toString(enc, pos, colon).trim().toLowerCase();
+        if (n !== '' && !/\s/.test(n) && keep(n)) {
+          name = n;
+          value = block.toString(enc, colon + 1, end);
+        }
+      }
+    }
+    if (nl < 0) break;
+    pos = nl + 1;
+  }
+  flush();
+  return out;
+}
+
+const REPLACEMENT = Buffer.from('\uFFFD');
+const keepEnvelope = (n: string): boolean => ENVELOPE_FIELDS.has(n);
+
+/**
+ * The head of a message from its first bytes: `buf[0, length)` is the start of the file, `size` its
+ * whole size. Undefined when the header does not end within those bytes and the file goes on (the
+ * caller reads more, or parses the whole message).
+ */
+export function headFromPrefix(buf: Buffer, length: number, size: number): MessageHead | undefined {
+  let bodyStart = headerEnd(buf, length);
+  if (bodyStart < 0) {
+    if (length < size) return undefined;
+    bodyStart = size; // no blank line: all header, empty body (as structure.ts)
+  }
+  // The full parser keeps at most MAX_HEADER_BYTES of header for its fields: the same block here.
+  const block = buf.subarray(0, Math.min(bodyStart, MAX_HEADER_BYTES, length));
+  return { size, bodyStart, fields: parseHeaderFast(block, keepEnvelope), memo: {} };
+}
+
+/** The head carried by a fully parsed structure (sharing its memo, so the ENVELOPE is built once). */
+export function headOfStructure(s: { readonly size: number; readonly root: MimePart; readonly memo: MessageHead['memo'] }): MessageHead {
+  return { size: s.size, bodyStart: s.root.bodyStart, fields: s.root.fields.filter(([n]) => ENVELOPE_FIELDS.has(n)), memo: s.memo };
+}
