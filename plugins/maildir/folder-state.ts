@@ -17,6 +17,9 @@ import type { ChangeSet } from './changes.ts';
 import { ensureKeywords, keywordSlot, loadKeywords } from './keywords.ts';
 import type { IndexEntry, IndexRecord } from './uid-index.ts';
 
+/** Renames of new/ → cur/ in flight at once when a session claims \Recent. */
+const RENAME_BATCH = 16;
+
 export type { FolderHost } from './folder-base.ts';
 
 /** A message file written into this folder, to be given a UID. */
@@ -129,19 +132,31 @@ export class FolderState extends FolderBase {
 
   // ---- changes, each one locked step ----
 
-  /** Moves new/ files to cur/; the caller's session holds \Recent for the returned UIDs. */
+  /**
+   * Moves new/ files to cur/; the caller's session holds \Recent for the returned UIDs. The renames
+   * go RENAME_BATCH at a time: one after another, a first SELECT of a large delivered folder spent
+   * most of its time waiting for thread-pool round trips.
+   */
   async claimRecent(): Promise<number[]> {
     return this.step({}, async () => {
       const claimed: number[] = [];
-      for (const uid of this.files.newUids) {
-        const entry = this.index.entries.get(uid) as IndexEntry;
-        try {
-          await this.host.fs.rename(this.files.path(entry), path.join(this.dir, 'cur', curName(entry.base, entry.info)));
-          claimed.push(uid);
-        } catch (err) {
-          if (!isErrno(err, 'ENOENT')) throw err; // another process claimed it first
-        }
-        this.files.settled(uid);
+      const uids = [...this.files.newUids];
+      for (let i = 0; i < uids.length; i += RENAME_BATCH) {
+        const batch = uids.slice(i, i + RENAME_BATCH);
+        const moved = await Promise.all(batch.map(async (uid) => {
+          const entry = this.index.entries.get(uid) as IndexEntry;
+          try {
+            await this.host.fs.rename(this.files.path(entry), path.join(this.dir, 'cur', curName(entry.base, entry.info)));
+            return true;
+          } catch (err) {
+            if (!isErrno(err, 'ENOENT')) throw err; // another process claimed it first
+            return false;
+          }
+        }));
+        batch.forEach((uid, j) => {
+          if (moved[j]) claimed.push(uid);
+          this.files.settled(uid);
+        });
       }
       return claimed;
     });

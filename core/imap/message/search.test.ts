@@ -7,7 +7,7 @@ import { search, StructureCache } from './index.ts';
 import { EIGHT_BIT, FORWARD, MISSING, NESTED, SIMPLE } from './test-messages.ts';
 import { folderWith } from './test-support.ts';
 
-async function setup(t: Parameters<typeof folderWith>[0]) {
+async function setup(t: Parameters<typeof folderWith>[0], opts: { streamOnly?: boolean } = {}) {
   const { view, uids } = await folderWith(t, [
     { source: SIMPLE, flags: ['\\Seen', 'Work'], internalDate: new Date('2021-01-10T23:30:00Z') },
     { source: NESTED, flags: ['\\Flagged'], internalDate: new Date('2021-02-01T00:00:00Z') },
@@ -20,6 +20,12 @@ async function setup(t: Parameters<typeof folderWith>[0]) {
   const counted = new Proxy(view, {
     get(target, prop) {
       if (prop === 'read') return (...a: Parameters<FolderView['read']>) => ((reads += 1), target.read(...a));
+      // Whole small messages are read in batches: each message in a batch counts as one read.
+      if (prop === 'readPrefixes' && opts.streamOnly) return undefined;
+      if (prop === 'readPrefixes' && target.readPrefixes) {
+        const batch = target.readPrefixes.bind(target);
+        return (uids: readonly number[], ...rest: [number, (uid: number, bytes: Buffer | undefined) => void]) => ((reads += uids.length), batch(uids, ...rest));
+      }
       const v: unknown = Reflect.get(target, prop, target);
       return typeof v === 'function' ? (v as (...x: unknown[]) => unknown).bind(target) : v;
     },
@@ -93,6 +99,18 @@ test('BODY/TEXT search decoded text: quoted-printable across soft breaks, base64
   resetReads();
   assert.deepEqual(await run({ op: 'or', a: { op: 'all' }, b: { op: 'text', where: 'body', value: 'x' } }), uids);
   assert.equal(reads(), 0);
+});
+
+test('BODY/TEXT: whole-file batch reads and streamed reads find the same messages', async (t) => {
+  const batched = await setup(t);
+  const streamed = await setup(t, { streamOnly: true });
+  const keys: SearchKey[] = ['RÉSUMÉ de la', 'tres long', 'KÖLN', 'inner text', 'münchen', 'without headers', 'JVBERi0x', 'nested', 'text', 'x']
+    .flatMap((value) => [{ op: 'text', where: 'body', value }, { op: 'text', where: 'text', value }] as SearchKey[]);
+  for (const key of keys) {
+    const a = (await batched.run(key)).map((u) => batched.uids.indexOf(u));
+    const b = (await streamed.run(key)).map((u) => streamed.uids.indexOf(u));
+    assert.deepEqual(a, b, JSON.stringify(key));
+  }
 });
 
 test('CHARSET: US-ASCII and UTF-8 accepted, anything else is BADCHARSET', async (t) => {

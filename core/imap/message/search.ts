@@ -36,6 +36,8 @@ export class BadCharsetError extends Error {
 export const SEARCH_CHARSETS = ['US-ASCII', 'UTF-8'] as const;
 /** Messages examined at once in the header/body rounds (overlaps file I/O; bounded). */
 const CONCURRENCY = 16;
+/** Messages taken through rounds 2 and 3 together (one synchronous read batch for round 3). */
+const TEXT_BATCH = 128;
 /** Header bytes read when a HEADER key names a field the structure does not keep. */
 const MAX_HEADER_READ = 1024 * 1024;
 
@@ -205,6 +207,45 @@ class Matcher {
   }
 }
 
+/** Messages up to this size are searched from one synchronous read of the whole file (readPrefixes). */
+const WHOLE_READ = 256 * 1024;
+
+/** Header needles (TEXT covers the header, decoded per RFC 2047: RFC 3501 §6.4.4) into `found`. */
+function scanHeader(header: Buffer, needles: readonly { key: string; needle: string }[], found: Set<string>): void {
+  const m = new Matcher(needles);
+  for (const [, v] of parseHeader(header)) {
+    m.feed(decodeEncodedWords(v));
+    m.reset();
+  }
+  for (const k of m.result()) found.add(k);
+}
+
+/** scanText over the whole message already in memory: no stream, no file round trips. */
+function scanTextBytes(
+  bytes: Buffer,
+  s: SearchStructure,
+  wanted: readonly { key: string; where: 'body' | 'text'; needle: string }[],
+): ReadonlySet<string> {
+  const parts: MimePart[] = [];
+  textParts(s.root, parts);
+  const found = new Set<string>();
+  const textNeedles = wanted.filter((w) => w.where === 'text');
+  if (textNeedles.length > 0) scanHeader(bytes.subarray(0, Math.min(s.root.bodyStart, MAX_HEADER_READ)), textNeedles, found);
+  const pending = wanted.filter((w) => !found.has(w.key));
+  if (pending.length === 0) return found;
+  const matcher = new Matcher(pending);
+  for (const p of parts) {
+    const state = partState(p);
+    if (!state || p.end <= p.bodyStart) continue;
+    matcher.feed(state.text.decode(state.bytes.write(bytes.subarray(p.bodyStart, p.end)), { stream: true }));
+    matcher.feed(state.text.decode(state.bytes.end()));
+    matcher.reset();
+    if (matcher.done()) break;
+  }
+  for (const k of matcher.result()) found.add(k);
+  return found;
+}
+
 async function scanText(
   view: FolderView,
   uid: number,
@@ -218,13 +259,7 @@ async function scanText(
   const textNeedles = wanted.filter((w) => w.where === 'text');
   if (textNeedles.length > 0) {
     const len = Math.min(s.root.bodyStart, MAX_HEADER_READ);
-    const header = await readAll(await view.read(uid, { start: 0, end: len }), len);
-    const m = new Matcher(textNeedles);
-    for (const [, v] of parseHeader(header)) {
-      m.feed(decodeEncodedWords(v));
-      m.reset();
-    }
-    for (const k of m.result()) found.add(k);
+    scanHeader(await readAll(await view.read(uid, { start: 0, end: len }), len), textNeedles, found);
   }
   const pending = wanted.filter((w) => !found.has(w.key));
   if (pending.length === 0 || parts.length === 0) return found;
@@ -336,13 +371,14 @@ export async function runSearch(view: FolderView, key: SearchKey, ctx: SearchCon
     else verdict.set(uid, v);
   }
 
-  const deeper = async (env: Env): Promise<void> => {
+  // Round 2: structure and header keys. Returns the structure when the body text is still needed.
+  const deeper = async (env: Env): Promise<SearchStructure | undefined> => {
     let s: SearchStructure;
     try {
       s = await ctx.structure(env.uid);
     } catch {
       verdict.set(env.uid, false); // unreadable (expunged under us): no match
-      return;
+      return undefined;
     }
     let fields = s.root.fields;
     if (extraHeaders.size > 0) {
@@ -350,21 +386,55 @@ export async function runSearch(view: FolderView, key: SearchKey, ctx: SearchCon
       fields = parseHeader(await readAll(await view.read(env.uid, { start: 0, end: len }), len));
     }
     env.header = lookup(fields);
-    let v = evaluate(key, env, ctx, lim);
-    if (v === undefined) {
-      env.text = await scanText(view, env.uid, s, wanted);
-      v = evaluate(key, env, ctx, lim);
+    const v = evaluate(key, env, ctx, lim);
+    if (v !== undefined) {
+      verdict.set(env.uid, v);
+      return undefined;
     }
-    verdict.set(env.uid, v === true);
+    return s;
   };
-  for (let i = 0; i < pending.length; i += CONCURRENCY) {
-    await Promise.all(
-      pending.slice(i, i + CONCURRENCY).map((env) =>
-        deeper(env).catch(() => {
-          verdict.set(env.uid, false);
-        }),
-      ),
-    );
+  // Round 3: body text. Small messages are read whole, synchronously in bounded slices (the
+  // store's readPrefixes, as FETCH ENVELOPE does); larger ones, or a store without it, stream.
+  const textRound = async (env: Env, s: SearchStructure): Promise<void> => {
+    env.text = await scanText(view, env.uid, s, wanted);
+    verdict.set(env.uid, evaluate(key, env, ctx, lim) === true);
+  };
+  for (let i = 0; i < pending.length; i += TEXT_BATCH) {
+    const batch = pending.slice(i, i + TEXT_BATCH);
+    const needText: { env: Env; s: SearchStructure }[] = [];
+    for (let j = 0; j < batch.length; j += CONCURRENCY) {
+      const slice = batch.slice(j, j + CONCURRENCY);
+      const structures = await Promise.all(slice.map((env) => deeper(env).catch(() => {
+        verdict.set(env.uid, false);
+        return undefined;
+      })));
+      slice.forEach((env, k) => {
+        const s = structures[k];
+        if (s) needText.push({ env, s });
+      });
+    }
+    const small = view.readPrefixes ? needText.filter((t) => t.s.root.end <= WHOLE_READ) : [];
+    if (small.length > 0 && view.readPrefixes) {
+      const byUid = new Map(small.map((t) => [t.env.uid, t]));
+      const longest = Math.max(...small.map((t) => t.s.root.end));
+      await view.readPrefixes(small.map((t) => t.env.uid), longest, (uid, bytes) => {
+        const t = byUid.get(uid);
+        // A file not there or not the size its structure says: the streaming path decides.
+        if (!t || !bytes || bytes.length !== t.s.root.end) return;
+        try {
+          t.env.text = scanTextBytes(bytes, t.s, wanted);
+          verdict.set(uid, evaluate(key, t.env, ctx, lim) === true);
+        } catch {
+          verdict.set(uid, false);
+        }
+      });
+    }
+    const rest = needText.filter((t) => !verdict.has(t.env.uid));
+    for (let j = 0; j < rest.length; j += CONCURRENCY) {
+      await Promise.all(rest.slice(j, j + CONCURRENCY).map((t) => textRound(t.env, t.s).catch(() => {
+        verdict.set(t.env.uid, false);
+      })));
+    }
   }
   return ctx.uids.filter((uid) => verdict.get(uid) === true);
 }
