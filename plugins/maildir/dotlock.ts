@@ -14,6 +14,9 @@ export interface DotlockOptions {
   readonly timeoutMs: number;
 }
 
+/** How old a busy lock must be before its holder is checked for being dead (kill -9). */
+const DEAD_CHECK_AFTER_MS = 250;
+
 export const DEFAULT_DOTLOCK: DotlockOptions = { staleMs: 30_000, timeoutMs: 15_000 };
 
 export async function withDotlock<T>(
@@ -78,7 +81,10 @@ async function holderIsDead(fs: FsPort, lockPath: string): Promise<boolean> {
 async function breakIfStale(fs: FsPort, lockPath: string, staleMs: number): Promise<void> {
   try {
     const first = await fs.stat(lockPath);
-    if (Date.now() - first.mtimeMs < staleMs && !(await holderIsDead(fs, lockPath))) return;
+    const age = Date.now() - first.mtimeMs;
+    // A live holder keeps a lock for milliseconds: ask whether it died (a read of the lock file
+    // and a signal) only once the lock is older than that, not on every busy retry.
+    if (age < staleMs && (age < DEAD_CHECK_AFTER_MS || !(await holderIsDead(fs, lockPath)))) return;
     // Check again just before removing, so a lock re-created by someone else meanwhile survives.
     const again = await fs.stat(lockPath);
     if (again.ino === first.ino && again.mtimeMs === first.mtimeMs) await fs.unlink(lockPath);
