@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
-# Outbound delivery benchmark: Pochta's outbound engine vs a private Postfix 3.7 relay, both
-# delivering the same load to Postfix's smtp-sink on 127.0.0.1. A benchmark, not a test.
+# Outbound delivery benchmark: a whole Pochta server vs a private Postfix 3.7 relay, both taking
+# the same load over SMTP while held, then delivering it to Postfix's smtp-sink on 127.0.0.1 (only
+# that phase is timed). A benchmark, not a test. See README.md.
 # Usage (as root — Postfix's master must start as root):  bash bench/outbound/run.sh
 # Settings (environment): BENCH_MESSAGES (2000), BENCH_RCPTS (3), BENCH_SIZE (4096),
-# BENCH_CONCURRENCY (20), BENCH_ROUNDS (2), BENCH_TIMEOUT_S (300). Appends to bench/RESULTS.md.
+# BENCH_CONCURRENCY (20), BENCH_ROUNDS (2), BENCH_TIMEOUT_S (300), BENCH_POCHTA_WORKERS (1).
+# Appends to bench/RESULTS.md, or to $BENCH_RESULTS (trial runs).
 set -euo pipefail
 
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"

@@ -3,11 +3,11 @@
  * by Pochta's outbound engine and by a private Postfix 3.7 instance relaying to the same sink, in
  * one run. Run it through bench/outbound/run.sh (root: Postfix's master must start as root).
  *
- * Pochta: bench/outbound/engine-driver.ts in its own process (the engine driven directly through
- * its REMOTE_DELIVERY provider; the scheduler is not in the path). Postfix: messages are first
- * injected with smtp-source while `defer_transports = smtp` holds them in the queue; then the
- * hold is lifted and the queue flushed, and only that delivery phase is measured (CPU of every
- * process under master, RSS summed at the end). Appends a section to bench/RESULTS.md.
+ * Both take the messages the same way: smtp-source over SMTP while remote delivery is held
+ * (Pochta: `pochta queue hold`; Postfix: `defer_transports = smtp`); then the hold is lifted and
+ * only that delivery phase is measured, until the queue is empty and the sink counted every
+ * message (CPU of the whole server: Pochta's process, every process under Postfix's master).
+ * Appends a section to bench/RESULTS.md (or to $BENCH_RESULTS).
  */
 import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
@@ -15,6 +15,7 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { RemoteQueueAdmin } from '../../core/queue/control-client.ts';
 import { freePort } from '../lib/net.ts';
 
 const REPO = path.resolve(import.meta.dirname, '../..');
@@ -27,6 +28,8 @@ const S = {
   concurrency: num('BENCH_CONCURRENCY', 20),
   rounds: num('BENCH_ROUNDS', 2),
   timeoutS: num('BENCH_TIMEOUT_S', 300),
+  /** Pochta's `workers` (processes, each with its own scheduler over the messages it received). */
+  pochtaWorkers: num('BENCH_POCHTA_WORKERS', 1),
 };
 const LOOPBACK = '127.0.0.1';
 const TICK = 100; // USER_HZ on Linux
@@ -69,7 +72,10 @@ function treeStats(root: number): { ticks: number; rssKb: number; procs: number 
 
 function startSink(port: number): ChildProcess {
   // -u: drop root; 1024: listen backlog. It accepts everything and keeps nothing.
-  const c = spawn('/usr/sbin/smtp-sink', ['-u', 'nobody', `${LOOPBACK}:${port}`, '1024'], { stdio: 'ignore', detached: true });
+  // -D: every message is appended, with its envelope, to one file (counted at the end of each phase).
+  fs.mkdirSync(path.dirname(SINK_DUMP), { recursive: true });
+  fs.chownSync(path.dirname(SINK_DUMP), Number(execFileSync('id', ['-u', 'nobody']).toString().trim()), 0);
+  const c = spawn('/usr/sbin/smtp-sink', ['-u', 'nobody', '-D', SINK_DUMP, `${LOOPBACK}:${port}`, '1024'], { stdio: 'ignore', detached: true });
   children.push(c);
   return c;
 }
@@ -180,15 +186,16 @@ postlog   unix-dgram n  -       n       -       1       postlogd
   postfix(etc, 'reload');
   await sleep(500);
   const before = treeStats(master);
+  const sink0 = sinkTally();
   const t0 = performance.now();
   spawnSync('/usr/sbin/postqueue', ['-c', etc, '-f']);
   let peakRss = 0;
-  const deadline = Date.now() + S.timeoutS * 1000;
-  while (queued() > 0 && Date.now() < deadline) {
+  await waitDelivered(queued, sink0.msgs, S.messages, () => {
     peakRss = Math.max(peakRss, treeStats(master).rssKb);
-    await sleep(20);
-  }
+  });
   const seconds = (performance.now() - t0) / 1000;
+  const sink1 = sinkTally();
+  log(`postfix: the sink got ${sink1.msgs - sink0.msgs} transactions, ${sink1.rcpts - sink0.rcpts} recipients`);
   const after = treeStats(master);
   const left = queued();
   postfix(etc, 'stop');
@@ -209,17 +216,129 @@ postlog   unix-dgram n  -       n       -       1       postlogd
   };
 }
 
+const SINK_DUMP = path.join(WORK, 'sink', 'received.mbox');
+
+/** What the sink got so far: it appends every message with its envelope (`-D`), one X-Mail-Args line per transaction. */
+function sinkTally(): { msgs: number; rcpts: number } {
+  let text: string;
+  try {
+    text = fs.readFileSync(SINK_DUMP, 'latin1');
+  } catch {
+    return { msgs: 0, rcpts: 0 };
+  }
+  return { msgs: text.match(/^X-Mail-Args: /gm)?.length ?? 0, rcpts: text.match(/^X-Rcpt-Args: /gm)?.length ?? 0 };
+}
+
+/** Wait (bounded) until the queue is empty, then until the sink has counted `want` more messages. */
+async function waitDelivered(queued: () => number, sent0: number, want: number, sample: () => void): Promise<void> {
+  const deadline = Date.now() + S.timeoutS * 1000;
+  while (queued() > 0 && Date.now() < deadline) {
+    sample();
+    await sleep(20);
+  }
+  while (sinkTally().msgs - sent0 < want && Date.now() < deadline) await sleep(50);
+}
+
+function pochtaCli(config: string, ...args: string[]): string {
+  const r = spawnSync(process.execPath, [path.join(REPO, 'bin', 'pochta.js'), '--config', config, ...args], { cwd: REPO, encoding: 'utf8', timeout: 60_000 });
+  if (r.status !== 0) throw new Error(`pochta ${args.join(' ')}: ${r.stderr}`);
+  return r.stdout;
+}
+
+/**
+ * Pochta through the path a user's mail takes: a whole server (`pochta start`) receives the
+ * messages over SMTP from smtp-source (as Postfix does) while remote delivery is held
+ * (`pochta queue hold`), then the hold is lifted over the control socket (what `pochta queue
+ * release` sends) and only the delivery phase is timed: release → queue empty and every message
+ * counted by the sink. CPU and RSS are the server process's (and any child's).
+ */
 async function runPochta(sinkPort: number): Promise<Result> {
-  fs.rmSync(path.join(WORK, 'pochta-spool'), { recursive: true, force: true });
-  const out = spawnSync(process.execPath, ['--import', 'tsx', path.join(REPO, 'bench/outbound/engine-driver.ts')], {
-    cwd: REPO, encoding: 'utf8', timeout: S.timeoutS * 1000,
-    env: { ...process.env, SINK_PORT: String(sinkPort), BENCH_WORK: WORK, BENCH_MESSAGES: String(S.messages), BENCH_RCPTS: String(S.rcpts),
-      BENCH_SIZE: String(S.size), BENCH_CONCURRENCY: String(S.concurrency) },
-  });
-  if (out.status !== 0) throw new Error(`engine driver failed: ${out.stderr}`);
-  const r = JSON.parse(out.stdout.trim().split('\n').at(-1)!) as { messages: number; delivered: number; recipients: number; ms: number; cpuMs: number; maxRssKb: number; firstFailure?: unknown };
-  if (r.delivered !== r.recipients) throw new Error(`pochta: ${r.recipients - r.delivered} recipients not delivered: ${JSON.stringify(r.firstFailure)}`);
-  return { server: 'Pochta outbound', msgsPerS: r.messages / (r.ms / 1000), cpuMsPerMsg: r.cpuMs / r.messages, rssMb: r.maxRssKb / 1024, delivered: r.messages, seconds: r.ms / 1000 };
+  const base = path.join(WORK, 'pochta');
+  fs.rmSync(base, { recursive: true, force: true });
+  fs.mkdirSync(base, { recursive: true });
+  const dataDir = path.join(base, 'data');
+  const smtpPort = await freePort();
+  const config = path.join(base, 'pochta.yaml');
+  fs.writeFileSync(config, `# Written by bench/outbound/run.ts
+hostname: pochta-obench.localdomain
+dataDir: ${dataDir}
+workers: ${S.pochtaWorkers}
+log: { level: info, pretty: false }
+smtp:
+  listeners:
+    mx: { kind: mx, host: ${LOOPBACK}, port: ${smtpPort} }
+  maxConnectionsPerIp: 1000
+  maxConnections: 5000
+pop3: { listeners: {} }
+imap: { listeners: {} }
+queue:
+  fsync: true
+  # Messages in delivery at once: more than the connections, so one is ready when a connection frees up.
+  concurrency: ${S.concurrency * 2}
+plugins:
+  relay-acl: { networks: [127.0.0.0/8] }
+  outbound:
+    smarthost: { host: ${LOOPBACK}, port: ${sinkPort}, tls: none }
+    concurrency: { total: ${S.concurrency}, perDestination: ${S.concurrency} }
+    reuse: { maxMessages: 1000, idleMs: 5000 }
+    mtaSts: { enabled: false }
+`);
+  const logFd = fs.openSync(path.join(base, 'pochta.log'), 'a');
+  const child = spawn(process.execPath, [path.join(REPO, 'bin', 'pochta.js'), 'start', '--config', config],
+    { cwd: REPO, env: { ...process.env, NODE_ENV: 'production' }, detached: true, stdio: ['ignore', logFd, logFd] });
+  fs.closeSync(logFd);
+  children.push(child);
+  const pid = child.pid!;
+  try {
+    await waitPort(smtpPort);
+    pochtaCli(config, 'queue', 'hold');
+    log(`pochta: injecting ${S.messages} messages`);
+    const src = spawnSync('/usr/sbin/smtp-source', ['-s', '10', '-m', String(S.messages), '-r', String(S.rcpts), '-l', String(S.size),
+      '-f', 'bench@sender.test', '-t', 'u@d1.bench.test', `${LOOPBACK}:${smtpPort}`], { encoding: 'utf8', timeout: S.timeoutS * 1000 });
+    if (src.status !== 0) throw new Error(`smtp-source failed: ${src.stderr}`);
+    const queueDir = path.join(dataDir, 'queue');
+    const queued = () => fs.readdirSync(queueDir).filter((f) => f.endsWith('.env')).length;
+    // Every message spooled, and read and parked by the scheduler (one "queue.parked" line each).
+    const logFile = path.join(base, 'pochta.log');
+    const parked = () => (fs.readFileSync(logFile, 'utf8').match(/"queue\.parked"/g) ?? []).length;
+    for (let i = 0; i < 600 && (queued() < S.messages || parked() < S.messages); i++) await sleep(100);
+    log(`pochta: ${queued()} queued, ${parked()} parked; releasing`);
+    await sleep(1000);
+    const socks = fs.readdirSync(dataDir).filter((f) => /^control(-\d+)?\.sock$/.test(f)).map((f) => path.join(dataDir, f));
+    if (socks.length !== S.pochtaWorkers) throw new Error(`${socks.length} control sockets for ${S.pochtaWorkers} workers`);
+    const sink0 = sinkTally();
+    const ticks0 = treeStats(pid).ticks;
+    const t0 = performance.now();
+    const answer = await new RemoteQueueAdmin(socks).release();
+    let peakRss = 0;
+    await waitDelivered(queued, sink0.msgs, S.messages, () => {
+      peakRss = Math.max(peakRss, treeStats(pid).rssKb);
+    });
+    const seconds = (performance.now() - t0) / 1000;
+    const ticks = treeStats(pid).ticks - ticks0;
+    const left = queued();
+    const sink1 = sinkTally();
+    log(`pochta: release: ${answer} messages; the sink got ${sink1.msgs - sink0.msgs} transactions, ${sink1.rcpts - sink0.rcpts} recipients; ${left} left in the queue`);
+    const delivered = S.messages - left;
+    return {
+      server: 'Pochta', msgsPerS: delivered / seconds, cpuMsPerMsg: (ticks * 1000) / TICK / Math.max(1, delivered),
+      rssMb: peakRss / 1024, delivered, seconds,
+    };
+  } finally {
+    try {
+      process.kill(-pid, 'SIGTERM');
+    } catch {
+      /* gone */
+    }
+    for (let i = 0; i < 100; i++) {
+      try {
+        process.kill(pid, 0);
+        await sleep(100);
+      } catch {
+        break;
+      }
+    }
+  }
 }
 
 function cleanup(): void {
@@ -252,18 +371,19 @@ async function main(): Promise<void> {
   const section = `
 ## Outbound
 
-${new Date().toISOString().slice(0, 10)}, \`bash bench/outbound/run.sh\` — ${S.messages} messages of ${S.size} bytes, ${S.rcpts} recipients each (one domain per message, 50 domains), relayed over plaintext SMTP on 127.0.0.1 to Postfix's \`smtp-sink\` (the ceiling: it accepts and discards); connection concurrency ${S.concurrency} for both; best of ${S.rounds} rounds. ${os.cpus().length} × ${cpu}, Node ${process.version}; load average at the end ${os.loadavg()[0].toFixed(1)}.
+${new Date().toISOString().slice(0, 10)}, \`bash bench/outbound/run.sh\` — ${S.messages} messages of ${S.size} bytes, ${S.rcpts} recipients each (smtp-source), relayed over plaintext SMTP on 127.0.0.1 to Postfix's \`smtp-sink\` (the ceiling: it accepts and discards); connection concurrency ${S.concurrency} for both; best of ${S.rounds} rounds. ${os.cpus().length} × ${cpu}, Node ${process.version}; load average at the end ${os.loadavg()[0].toFixed(1)}.
 
 | sender | messages/s | CPU ms / message | peak RSS MB | delivered |
 |---|---|---|---|---|
 ${rows.join('\n')}
 
-- Pochta: the outbound plugin in a real Runtime, driven directly through its REMOTE_DELIVERY provider (bench/outbound/engine-driver.ts; the core scheduler is not in the path), all jobs handed over at once, smarthost = the sink, connection reuse on (RSET between messages). CPU and RSS are the driver process's own.
+- Pochta: a whole server (\`pochta start\`, workers: ${S.pochtaWorkers}, spool fsync on, \`queue.concurrency = ${S.concurrency * 2}\`, log level info, plugins relay-acl + outbound with smarthost = the sink, \`concurrency.perDestination = ${S.concurrency}\`, connection reuse on); messages injected with smtp-source over SMTP while \`pochta queue hold\` held remote delivery, then released over the control socket (what \`pochta queue release\` sends); only that delivery phase is timed (until the queue has no envelope left and the sink counted every message); CPU and peak RSS of the server process.
 - Postfix: private instance (relayhost = the sink, \`default_destination_concurrency_limit = ${S.concurrency}\`, connection cache on); messages injected with smtp-source while \`defer_transports = smtp\` held them, then released with \`postfix reload\` + \`postqueue -f\`; only that delivery phase is timed; CPU of every process under master (qmgr, smtp, cleanup of bounces…), RSS summed over them.
 - Every round: ${all}.
 `;
   process.stdout.write(section);
-  const file = path.join(REPO, 'bench/RESULTS.md');
+  // Trial runs: BENCH_RESULTS=/tmp/x.md keeps them out of bench/RESULTS.md.
+  const file = process.env.BENCH_RESULTS ?? path.join(REPO, 'bench/RESULTS.md');
   fs.appendFileSync(file, section);
   log(`appended to ${file}`);
 }

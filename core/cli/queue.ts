@@ -100,5 +100,18 @@ export function queueCommand(program: Command, globals: () => GlobalOpts): void 
 
   queue.command('stats').description('Messages and recipients by state').action(withAdmin(async (a) => {
     console.log(formatStats(await a.stats()).join('\n'));
+    if (await a.held()) console.log('remote delivery is held (pochta queue release)');
   }));
+
+  queue.command('hold').description('Hold remote delivery: messages are accepted and queued, none is relayed until release (kept across restarts)')
+    .action(withAdmin(async (a, running) => {
+      await a.hold();
+      console.log(running ? 'remote delivery held' : 'remote delivery held (from the next start)');
+    }));
+
+  queue.command('release').description('Lift the hold: every message waiting for it is delivered now')
+    .action(withAdmin(async (a, running) => {
+      const n = await a.release();
+      console.log(running ? `released: ${n} message${n === 1 ? '' : 's'} due now` : 'released (queued messages are due at the next start)');
+    }));
 }

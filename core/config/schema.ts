@@ -92,7 +92,7 @@ export const TlsSchema = z.strictObject({
 });
 
 export const QueueSchema = z.strictObject({
-  concurrency: z.number().int().min(1).max(1000).default(16).describe('Queued messages being delivered at once (local deliveries and remote jobs).'),
+  concurrency: z.number().int().min(1).max(1000).default(100).describe('Queued messages being delivered at once (local deliveries and remote jobs). Keep it at least the outbound plugin\'s concurrency.total: a remote job holds its slot while slow destinations answer, so a low value lets a few slow sites hold up all outbound mail.'),
   retryBaseMs: z.number().int().min(100).default(60_000).describe('First retry delay for a temporarily failed local delivery; doubles each time.'),
   retryMaxMs: z.number().int().min(1000).default(3_600_000).describe('Longest delay between retries.'),
   maxAgeMs: z.number().int().min(60_000).default(5 * 24 * 3_600_000).describe('Give up on a recipient this long after the message arrived (local and remote; a failure notice follows).'),

@@ -41,6 +41,11 @@ export interface QueueAdmin {
   delete(id: string): Promise<boolean>;
   bounce(id: string): Promise<boolean>;
   stats(): Promise<QueueStats>;
+  /** Hold remote delivery (kept across restarts) until `release`. */
+  hold(): Promise<void>;
+  /** Lift the hold; how many messages were waiting for it (0 on a stopped server: they are due at start). */
+  release(): Promise<number>;
+  held(): Promise<boolean>;
 }
 
 export function toRow(env: SpoolEnvelope, now: number, inFlight: boolean): QueueRow {
@@ -97,6 +102,10 @@ export class SpoolReader {
     return env ? { row: toRow(env, this.now(), this.inFlight().has(id)), bodyPath: this.spool.bodyPath(id) } : undefined;
   }
 
+  async held(): Promise<boolean> {
+    return this.spool.isHeld();
+  }
+
   async stats(): Promise<QueueStats> {
     const s: QueueStats = { messages: 0, recipients: 0, states: { pending: 0, 'in-flight': 0, deferred: 0, delivered: 0, bounced: 0 } };
     for await (const row of this.list()) {
@@ -140,6 +149,15 @@ export class OfflineQueueAdmin extends SpoolReader implements QueueAdmin {
     return true;
   }
 
+  async hold(): Promise<void> {
+    await this.spool.setHeld(true);
+  }
+
+  async release(): Promise<number> {
+    await this.spool.setHeld(false);
+    return 0;
+  }
+
   /** The failure notices are sent by the server at its next start (the envelope says none was yet). */
   async bounce(id: string): Promise<boolean> {
     const env = await this.read(id);
@@ -159,6 +177,8 @@ export interface LiveQueue {
   retryAll(): number;
   delete(id: string): Promise<boolean>;
   bounce(id: string): Promise<boolean>;
+  hold(): Promise<void>;
+  release(): Promise<number>;
 }
 
 /** The admin of a running server: reads the spool, changes go through its scheduler (no races with deliveries). */
@@ -181,5 +201,13 @@ export class LiveQueueAdmin extends SpoolReader implements QueueAdmin {
 
   async bounce(id: string): Promise<boolean> {
     return QUEUE_ID.test(id) && this.owns(id) && this.queue.bounce(id);
+  }
+
+  hold(): Promise<void> {
+    return this.queue.hold();
+  }
+
+  release(): Promise<number> {
+    return this.queue.release();
   }
 }

@@ -139,6 +139,15 @@ export class HeaderFilter extends Transform {
   }
 }
 
+/**
+ * The message as delivered, in memory, when no header is to be removed (nothing to filter): the
+ * added headers and the stored bytes in one buffer. Undefined otherwise (use composeMessage).
+ */
+export function composeBuffer(prefix: Buffer, bytes: Buffer, remove: readonly HeaderRemoval[] = []): Buffer | undefined {
+  if (remove.length) return undefined;
+  return prefix.length ? Buffer.concat([prefix, bytes]) : bytes;
+}
+
 /** The message as delivered: added headers, then the spooled bytes minus removed headers. */
 export function composeMessage(prefix: Buffer, message: MessageBody, remove: readonly HeaderRemoval[] = []): Readable {
   return composeStream(prefix, bodyStream(message), remove);

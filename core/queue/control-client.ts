@@ -86,6 +86,21 @@ export class RemoteQueueAdmin implements QueueAdmin {
     return n;
   }
 
+  async hold(): Promise<void> {
+    for (const p of this.sockets) await final(p, { op: 'hold' });
+  }
+
+  async release(): Promise<number> {
+    let n = 0;
+    for (const p of this.sockets) n += Number((await final(p, { op: 'release' })).count ?? 0);
+    return n;
+  }
+
+  async held(): Promise<boolean> {
+    for (const p of this.sockets) if ((await final(p, { op: 'held' })).held === true) return true;
+    return false;
+  }
+
   async stats(): Promise<QueueStats> {
     const all: QueueStats = { messages: 0, recipients: 0, states: { pending: 0, 'in-flight': 0, deferred: 0, delivered: 0, bounced: 0 } };
     for (const p of this.sockets) {

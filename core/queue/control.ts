@@ -23,11 +23,11 @@ export function controlSocketPath(dataDir: string, worker = 0): string {
 export const CONTROL_SOCKET = /^control(-\d+)?\.sock$/;
 
 export interface ControlRequest {
-  op: 'list' | 'show' | 'retry' | 'retryAll' | 'delete' | 'bounce' | 'stats';
+  op: 'list' | 'show' | 'retry' | 'retryAll' | 'delete' | 'bounce' | 'stats' | 'hold' | 'release' | 'held';
   id?: string;
 }
 
-const OPS = new Set<string>(['list', 'show', 'retry', 'retryAll', 'delete', 'bounce', 'stats']);
+const OPS = new Set<string>(['list', 'show', 'retry', 'retryAll', 'delete', 'bounce', 'stats', 'hold', 'release', 'held']);
 
 export function parseRequest(line: string): ControlRequest | string {
   let v: unknown;
@@ -150,6 +150,9 @@ export class ControlServer {
         case 'bounce': out = { ok: await a.bounce(id) }; break;
         case 'retryAll': out = { ok: true, count: await a.retryAll() }; break;
         case 'stats': out = { ok: true, stats: await a.stats() }; break;
+        case 'hold': await a.hold(); out = { ok: true }; break;
+        case 'release': out = { ok: true, count: await a.release() }; break;
+        case 'held': out = { ok: true, held: await a.held() }; break;
       }
       s.end(JSON.stringify(out) + '\n');
     } catch (err) {

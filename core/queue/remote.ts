@@ -9,8 +9,8 @@ import type { HeaderRemoval } from './compose.ts';
  * per-recipient state, retries, backoff and bounces) and the delivery engine (plugin `outbound`,
  * which owns MX lookup, TLS policy, connections and per-destination concurrency).
  *
- * The scheduler hands over one message with the remote recipients that are due; the engine makes
- * one attempt for each of them and says, per recipient, what happened. It never retries on its own
+ * The scheduler hands over one message with all its remote recipients that are due; the engine
+ * makes one attempt for each of them and says, per recipient, what happened. It never retries on its own
  * beyond the MX hosts of this attempt, and never writes the spool. While nothing provides this
  * service, recipients that need it get 451 4.3.5 at RCPT time instead of being queued to nowhere.
  */
@@ -25,7 +25,7 @@ export interface RemoteJob {
   readonly queueId: string;
   /** The envelope sender ('' for the null sender) and its parameters (SMTPUTF8, BODY, RET/ENVID, REQUIRETLS). */
   readonly mailFrom: MailFrom;
-  /** All due recipients of this message; usually of one domain, but the engine must not assume it. */
+  /** All due remote recipients of this message, of any domains: the engine groups them by next hop (one transaction each). */
   readonly recipients: readonly RemoteRecipient[];
   /** Header lines (CRLF-terminated) to put before the stored bytes: the transaction's header edits. */
   readonly headerPrefix: Buffer;

@@ -7,7 +7,7 @@ import type { MessageBody } from './body.ts';
 import { headerPrefix, removedHeaders } from './compose.ts';
 import { isFinal, type SpoolEnvelope, type SpoolRecipient } from './envelope.ts';
 import type { DeliveryNotifier } from './notify-port.ts';
-import { backoff, domainOf, isDue, noticeRecipient, owedNotice, wantsNotice, type DueContext, type NoticeKind } from './policy.ts';
+import { backoff, isDue, noticeRecipient, owedNotice, wantsNotice, type DueContext, type NoticeKind } from './policy.ts';
 import { REMOTE_DELIVERY, type RemoteJob, type RemoteOutcome, type RemoteResult } from './remote.ts';
 import { Schedule } from './schedule.ts';
 import type { Spool } from './spool.ts';
@@ -38,7 +38,7 @@ const isMissing = (err: unknown) => (err as NodeJS.ErrnoException).code === 'ENO
  * The durable queue scheduler. Every queued message has one entry in a min-heap keyed by when it is
  * next due (its earliest pending recipient); one timer waits for the earliest. A due message is
  * read from disk, its due local recipients go through `delivery.local`, its due remote ones to the
- * REMOTE_DELIVERY engine (one job per domain), notices owed go to the DeliveryNotifier, the new
+ * REMOTE_DELIVERY engine (one job per message), notices owed go to the DeliveryNotifier, the new
  * per-recipient state is written atomically, and the envelope is dropped from memory again.
  * Owned by the server instance; `stop()` aborts remote attempts and waits for what is in flight.
  */
@@ -52,6 +52,10 @@ export class QueueRunner {
   /** Retries asked for by an administrator: recipients last tried before this time are due. */
   readonly #forced = new Map<string, number>();
   #forcedAll = 0;
+  /** Remote delivery held by the administrator (`pochta queue hold`; the spool keeps the flag). */
+  #held = false;
+  /** Messages with remote recipients waiting for the hold to be lifted. */
+  readonly #parked = new Set<string>();
   #startedAt: number;
   #timer?: NodeJS.Timeout;
   #timerAt = Infinity;
@@ -87,6 +91,8 @@ export class QueueRunner {
    */
   async resume(owns?: (id: string) => boolean): Promise<number> {
     this.#startedAt = this.clock.now();
+    this.#held = await this.spool.isHeld();
+    if (this.#held) this.log.warn({ event: 'queue.held' }, 'remote delivery is held (pochta queue release lifts it)');
     const now = this.clock.now();
     const { count, waiting, orphans, corrupt } = await this.spool.recover(owns, (id, hintAt) => this.#schedule.set(id, hintAt ?? now));
     if (orphans) this.log.info({ event: 'queue.orphans_removed', count: orphans }, 'removed message bodies that were never acknowledged');
@@ -103,9 +109,41 @@ export class QueueRunner {
     this.#pump();
   }
 
-  /** Messages waiting or being delivered right now. */
+  /** Messages waiting (held ones included) or being delivered right now. */
   get size(): number {
-    return this.#schedule.size + this.#inFlight.size;
+    let n = this.#schedule.size + this.#inFlight.size;
+    for (const id of this.#parked) if (!this.#schedule.has(id) && !this.#inFlight.has(id)) n++;
+    return n;
+  }
+
+  get held(): boolean {
+    return this.#held;
+  }
+
+  /**
+   * Hold remote delivery: attempts already handed to the engine finish; from now on remote
+   * recipients wait (local ones and notices go on) until `release`. Kept across restarts.
+   */
+  async hold(): Promise<void> {
+    await this.spool.setHeld(true);
+    this.#held = true;
+    this.log.warn({ event: 'queue.held' }, 'remote delivery held by the administrator');
+  }
+
+  /** Lift the hold: every message that waited for it is due now. Returns how many. */
+  async release(): Promise<number> {
+    await this.spool.setHeld(false);
+    this.#held = false;
+    const now = this.clock.now();
+    const n = this.#parked.size;
+    for (const id of this.#parked) {
+      if (this.#inFlight.has(id)) this.#again.add(id);
+      else this.#schedule.set(id, now);
+    }
+    this.#parked.clear();
+    this.log.info({ event: 'queue.released', count: n }, 'remote delivery released');
+    this.#pump();
+    return n;
   }
 
   /** Ids being worked on right now (for `pochta queue`). */
@@ -113,9 +151,9 @@ export class QueueRunner {
     return new Set(this.#inFlight.keys());
   }
 
-  stats(): { scheduled: number; inFlight: number; nextDueAt?: number } {
+  stats(): { scheduled: number; inFlight: number; held: number; nextDueAt?: number } {
     const next = this.#schedule.nextAt();
-    return { scheduled: this.#schedule.size, inFlight: this.#inFlight.size, ...(Number.isFinite(next) ? { nextDueAt: next } : {}) };
+    return { scheduled: this.#schedule.size, inFlight: this.#inFlight.size, held: this.#parked.size, ...(Number.isFinite(next) ? { nextDueAt: next } : {}) };
   }
 
   #pump(): void {
@@ -191,7 +229,7 @@ export class QueueRunner {
       await this.#deliverLocal(env, r);
       changed = true;
     }
-    const remote = env.recipients.filter((r) => r.target.kind === 'remote' && isDue(r, ctx));
+    const remote = this.#held ? [] : env.recipients.filter((r) => r.target.kind === 'remote' && isDue(r, ctx));
     if (remote.length) {
       await this.#deliverRemote(env, remote, log);
       changed = true;
@@ -208,20 +246,25 @@ export class QueueRunner {
     if (!open.length && !owed) {
       await this.spool.remove(env.id, env.hintAt);
       this.#schedule.delete(env.id);
+      this.#parked.delete(env.id);
       log.debug({ event: 'queue.done' }, 'all recipients final');
       return;
     }
+    // Held: remote recipients wait for the release, which reschedules the message (not a time).
+    const held = this.#held;
+    const parked = held && open.some((r) => r.target.kind === 'remote');
     let next = owed ? now + this.opts.retryBaseMs : Infinity; // the notifier failed: try it again
     for (const r of open) {
-      next = Math.min(next, r.nextAttemptAt ?? now);
+      if (!(held && r.target.kind === 'remote')) next = Math.min(next, r.nextAttemptAt ?? now);
       // A delay warning falls due between attempts (RFC 3461 §4.1 DELAY): wake for it.
       if (this.#notifier && r.attempts > 0 && !r.delayNotifiedAt && wantsNotice(env, r, 'delay')) {
         next = Math.min(next, Math.max(now, env.receivedAt + this.opts.delayWarningMs));
       }
     }
     // The hint lets a restart wait without reading the envelope: only when nothing would be due at start.
-    const hint = !owed && next > now && open.every((r) => r.target.kind === 'remote') ? next : undefined;
     const prev = env.hintAt;
+    // While held the hint stays as it was: after a restart the message is read and parked again.
+    const hint = held ? prev : !owed && next > now && open.every((r) => r.target.kind === 'remote') ? next : undefined;
     if (hint === undefined) delete env.hintAt;
     else env.hintAt = hint;
     // A hint may be early but never late: an earlier one goes in before the envelope changes, a later one after.
@@ -230,7 +273,15 @@ export class QueueRunner {
     if (changed || prev !== hint) await this.spool.updateEnvelope(env);
     if (!earlier) await this.spool.moveHint(env.id, undefined, hint);
     if (hint !== undefined && prev !== undefined && prev !== hint) await this.spool.moveHint(env.id, prev, undefined);
-    if (!this.#stopped) this.#schedule.set(env.id, next);
+    if (this.#stopped) return;
+    // Released while this message was being settled: its remote recipients are due again now.
+    if (parked && !this.#held) next = Math.min(next, now);
+    if (next === Infinity) this.#schedule.delete(env.id);
+    else this.#schedule.set(env.id, next);
+    if (parked && this.#held && !this.#parked.has(env.id)) {
+      this.#parked.add(env.id);
+      log.info({ event: 'queue.parked' }, 'remote delivery held: waiting for release');
+    }
   }
 
   /**
@@ -295,48 +346,42 @@ export class QueueRunner {
     }
   }
 
-  /** One job per destination domain, run side by side; the engine answers per recipient. */
-  async #deliverRemote(env: SpoolEnvelope, due: SpoolRecipient[], log: Logger): Promise<void> {
+  /**
+   * All due remote recipients of the message in one job: the engine routes them and groups those
+   * that share a next hop into one transaction (as Postfix's qmgr does); it answers per recipient.
+   */
+  async #deliverRemote(env: SpoolEnvelope, rs: SpoolRecipient[], log: Logger): Promise<void> {
     const engine = this.plugins().services.find(REMOTE_DELIVERY);
-    const groups = new Map<string, SpoolRecipient[]>();
-    for (const r of due) {
-      const key = r.target.kind === 'remote' ? domainOf(r.target.address) : '';
-      groups.set(key, [...(groups.get(key) ?? []), r]);
+    const now = this.clock.now();
+    let attempt = 0;
+    for (const r of rs) {
+      r.attempts++;
+      r.lastAttemptAt = now;
+      attempt = Math.max(attempt, r.attempts);
     }
-    const prefix = headerPrefix(env.headerEdits);
-    const remove = removedHeaders(env.headerEdits);
-    await Promise.all([...groups.values()].map(async (rs) => {
-      const now = this.clock.now();
-      for (const r of rs) {
-        r.attempts++;
-        r.lastAttemptAt = now;
+    let results: readonly RemoteResult[] = [];
+    if (engine) {
+      const job: RemoteJob = {
+        queueId: env.id,
+        mailFrom: env.mailFrom,
+        recipients: rs.map((r) => ({ address: remoteAddress(r), ...(r.dsn ? { dsn: r.dsn } : {}) })),
+        headerPrefix: headerPrefix(env.headerEdits),
+        removeHeaders: removedHeaders(env.headerEdits),
+        body: { kind: 'file', path: this.spool.bodyPath(env.id) },
+        size: env.size,
+        attempt,
+        receivedAt: env.receivedAt,
+      };
+      try {
+        results = await engine.deliver(job, this.#abort.signal);
+      } catch (err) {
+        // The contract says it never rejects; if it does, that is a temporary failure of all.
+        log.error({ event: 'outbound.engine_error', err }, 'the delivery engine failed');
       }
-      let results: readonly RemoteResult[] = [];
-      if (!engine) {
-        results = [];
-      } else {
-        const job: RemoteJob = {
-          queueId: env.id,
-          mailFrom: env.mailFrom,
-          recipients: rs.map((r) => ({ address: remoteAddress(r), ...(r.dsn ? { dsn: r.dsn } : {}) })),
-          headerPrefix: prefix,
-          removeHeaders: remove,
-          body: { kind: 'file', path: this.spool.bodyPath(env.id) },
-          size: env.size,
-          attempt: Math.max(...rs.map((r) => r.attempts)),
-          receivedAt: env.receivedAt,
-        };
-        try {
-          results = await engine.deliver(job, this.#abort.signal);
-        } catch (err) {
-          // The contract says it never rejects; if it does, that is a temporary failure of all.
-          log.error({ event: 'outbound.engine_error', err }, 'the delivery engine failed');
-        }
-      }
-      const byAddress = new Map(results.map((x) => [x.address.toLowerCase(), x.outcome]));
-      const missing: RemoteOutcome = { kind: 'tempfail', reason: engine ? 'the delivery engine gave no result' : 'no plugin delivers remote mail (enable outbound)' };
-      for (const r of rs) await this.#applyRemote(env, r, byAddress.get(remoteAddress(r).toLowerCase()) ?? missing, log);
-    }));
+    }
+    const byAddress = new Map(results.map((x) => [x.address.toLowerCase(), x.outcome]));
+    const missing: RemoteOutcome = { kind: 'tempfail', reason: engine ? 'the delivery engine gave no result' : 'no plugin delivers remote mail (enable outbound)' };
+    for (const r of rs) await this.#applyRemote(env, r, byAddress.get(remoteAddress(r).toLowerCase()) ?? missing, log);
   }
 
   async #applyRemote(env: SpoolEnvelope, r: SpoolRecipient, o: RemoteOutcome, log: Logger): Promise<void> {
@@ -461,6 +506,7 @@ export class QueueRunner {
       const env = await this.#load(id);
       if (!env) return { result: false, reschedule: false };
       this.#schedule.delete(id);
+      this.#parked.delete(id);
       await this.spool.remove(id, env.hintAt);
       this.log.warn({ event: 'queue.deleted', queueId: id }, 'message deleted by the administrator');
       return { result: true, reschedule: false };
@@ -493,6 +539,7 @@ export class QueueRunner {
     if (this.#timer) clearTimeout(this.#timer);
     this.#timer = undefined;
     this.#schedule.clear();
+    this.#parked.clear();
     this.#known.clear();
     await Promise.allSettled([...this.#inFlight.values()]);
   }

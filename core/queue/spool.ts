@@ -1,9 +1,10 @@
 import { constants } from 'node:fs';
-import { mkdir, open, opendir, readFile, rename, rm, unlink, writeFile, type FileHandle } from 'node:fs/promises';
+import { access, mkdir, open, opendir, readFile, rename, rm, writeFile, type FileHandle } from 'node:fs/promises';
 import path from 'node:path';
 import type { SpoolEnvelope } from './envelope.ts';
 import { QUEUE_ID } from './ids.ts';
 import { DirSyncs } from '../fs/dir-syncs.ts';
+import { readHead, unlinkIfExists } from './small-io.ts';
 
 /**
  * The durable spool. Each message is one body file `<id>.msg` and one envelope `<id>.env` in the
@@ -14,8 +15,10 @@ import { DirSyncs } from '../fs/dir-syncs.ts';
  *   2. the envelope is written to `<id>.env.tmp`, fsynced, renamed to `<id>.env`;
  *   3. the directory is fsynced, so both names survive a crash;
  *   4. only then does SMTP answer 250.
- * State updates after that (a recipient delivered) rewrite the envelope by rename without fsync:
- * a crash can lose such an update, which means a redelivery (at-least-once), never a loss.
+ * State updates after that (a recipient delivered) rewrite the envelope the same way (fsync,
+ * rename, directory fsync), and a finished message's envelope is unlinked and the directory
+ * fsynced before it is forgotten: after a crash, only what was in flight (the next hop's 250
+ * received, the update not yet on disk) can go out twice, the window RFC 5321 §6.1 accepts.
  *
  * Schedule hints: a message whose only pending recipients are remote ones waiting for a later
  * attempt has an empty file `<id>.next-<base36 ms>` beside it, so a restart rebuilds the schedule
@@ -23,14 +26,11 @@ import { DirSyncs } from '../fs/dir-syncs.ts';
  * message woken too soon is read, found not due and rescheduled) or missing (due at once).
  */
 const HINT = '.next-';
-/** unlink, quiet when already gone (cheaper than rm({ force }), which lstat()s first). */
-async function unlinkIfExists(p: string): Promise<void> {
-  try {
-    await unlink(p);
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
-  }
-}
+/**
+ * Present while remote delivery is held (`pochta queue hold`): the hold survives a restart and can
+ * be set on a stopped server. Not a queue id, so recovery and listings never take it for a message.
+ */
+const HOLD_FILE = 'hold-remote';
 
 export class Spool {
   readonly dir: string;
@@ -65,6 +65,23 @@ export class Spool {
     if (from !== undefined) await unlinkIfExists(this.hintPath(id, from));
   }
 
+  /** Whether remote delivery is held (the marker file exists). */
+  async isHeld(): Promise<boolean> {
+    try {
+      await access(path.join(this.dir, HOLD_FILE));
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
+  /** Set or lift the hold; made durable, so a crash right after the command does not undo it. */
+  async setHeld(held: boolean): Promise<void> {
+    if (held) await writeFile(path.join(this.dir, HOLD_FILE), '', { mode: 0o600 });
+    else await unlinkIfExists(path.join(this.dir, HOLD_FILE));
+    if (this.#fsync) await this.#dirSyncs.sync(this.dir);
+  }
+
   /** Create the body file for a new message (exclusive: ids never collide silently). */
   async createBody(id: string): Promise<FileHandle> {
     return open(this.bodyPath(id), constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL, 0o600);
@@ -92,20 +109,46 @@ export class Spool {
     await unlinkIfExists(this.bodyPath(id));
   }
 
+  /** Most envelopes are small: one read into a buffer of this size (no fstat, no read for the end). */
+  static readonly ENVELOPE_READ = 16 * 1024;
+
   async readEnvelope(id: string): Promise<SpoolEnvelope> {
-    return JSON.parse(await readFile(this.envPath(id), 'utf8')) as SpoolEnvelope;
+    const file = this.envPath(id);
+    const { bytes, whole } = await readHead(file, Spool.ENVELOPE_READ);
+    return JSON.parse(whole ? bytes.toString('utf8') : await readFile(file, 'utf8')) as SpoolEnvelope;
   }
 
-  /** Rewrite the envelope after a state change (atomic rename; see the class comment on fsync). */
+  /**
+   * Rewrite the envelope after a state change: written and fsynced aside, renamed over the old
+   * one, the directory fsynced (group commit). Once this resolves a crash cannot bring back the
+   * old state, so a recipient delivered is not delivered again.
+   */
   async updateEnvelope(env: SpoolEnvelope): Promise<void> {
     const tmp = this.envPath(env.id) + '.tmp';
-    await writeFile(tmp, JSON.stringify(env), { mode: 0o600 });
+    if (!this.#fsync) {
+      await writeFile(tmp, JSON.stringify(env), { mode: 0o600 });
+      await rename(tmp, this.envPath(env.id));
+      return;
+    }
+    const fh = await open(tmp, 'w', 0o600);
+    try {
+      await fh.writeFile(JSON.stringify(env));
+      await fh.sync();
+    } finally {
+      await fh.close();
+    }
     await rename(tmp, this.envPath(env.id));
+    await this.#dirSyncs.sync(this.dir);
   }
 
-  /** All recipients are final: remove the envelope first, so a crash leaves only an orphan body. */
+  /**
+   * All recipients are final: the envelope goes first and its removal is made durable (a crash
+   * after this does not deliver the message again); then the body, which alone would only be an
+   * orphan removed at the next start.
+   */
   async remove(id: string, hintAt?: number): Promise<void> {
     await unlinkIfExists(this.envPath(id));
+    if (this.#fsync) await this.#dirSyncs.sync(this.dir);
     await unlinkIfExists(this.bodyPath(id));
     if (hintAt !== undefined) await unlinkIfExists(this.hintPath(id, hintAt));
   }

@@ -198,7 +198,8 @@ export class SmtpClient {
     return undefined;
   }
 
-  send(env: SendEnvelope, message: Readable): Promise<SendResult> {
+  /** One transaction; the message as a stream, or whole in a buffer (nodemailer takes either). */
+  send(env: SendEnvelope, message: Readable | Buffer): Promise<SendResult> {
     const conn = this.#conn;
     this.messages++;
     // nodemailer adds SMTPUTF8 only for non-ASCII addresses; a message flagged SMTPUTF8 (UTF-8

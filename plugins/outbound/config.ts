@@ -40,7 +40,7 @@ export const OutboundConfig = z.strictObject({
   maxMxHosts: z.number().int().min(1).max(20).default(5).describe('Try at most this many MX hosts (addresses) per attempt.'),
   concurrency: z.strictObject({
     total: z.number().int().min(1).default(100).describe('Outbound connections open at once, all destinations together.'),
-    perDestination: z.number().int().min(1).default(5).describe('Connections open at once to one destination (domain or smarthost).'),
+    perDestination: z.number().int().min(1).default(5).describe('Connections open at once to one next hop (a smarthost, or an MX host list).'),
   }).prefault({}).describe('Concurrency caps.'),
   reuse: z.strictObject({
     maxMessages: z.number().int().min(1).default(100).describe('Messages sent over one connection before it is closed (RSET between them).'),

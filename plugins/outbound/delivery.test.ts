@@ -304,3 +304,54 @@ void test('headerPrefix is prepended and removeHeaders dropped on the way out', 
   assert.doesNotMatch(body, /X-Internal/i);
   await env.close();
 });
+
+void test('next-hop grouping: domains sharing a smarthost go in one transaction; 4xx/5xx per RCPT are per recipient', async () => {
+  // The smarthost's port is the peers' own, so this test builds its harness after they listen.
+  const peers = await startPeers([MX1], { rcptError: (a) => (a.startsWith('full') ? { code: 452, text: '4.2.2 Mailbox full' } : a.startsWith('nobody') ? { code: 550, text: '5.1.1 No such user' } : undefined) });
+  const dns = await startDnsServer({ 'relay.test': { A: [MX1] } });
+  const h = await createPluginHarness({
+    plugins: [[outbound, { smarthost: { host: 'relay.test', port: peers.port, tls: 'none' }, mtaSts: { enabled: false }, connectTimeoutMs: 2000 }]],
+    dns: createResolver({ servers: [dns.server], timeoutMs: 1000, tries: 1, cache: { maxEntries: 0 } }),
+  });
+  try {
+    const { job, cleanup } = await makeJob({ to: ['a@one.test', 'full@two.test', 'b@three.test', 'nobody@one.test'] });
+    const res = await h.services.get(REMOTE_DELIVERY).deliver(job, new AbortController().signal);
+    await cleanup();
+    // One connection, one transaction, every RCPT in it; DATA carried the accepted ones.
+    assert.equal(peers.connections.get(MX1), 1);
+    assert.deepEqual(peers.received.map((m) => m.to), [['a@one.test', 'b@three.test']]);
+    const by = new Map(res.map((r) => [r.address, r.outcome]));
+    assert.equal(by.get('a@one.test')?.kind, 'delivered');
+    assert.equal(by.get('b@three.test')?.kind, 'delivered');
+    assert.equal(by.get('full@two.test')?.kind, 'tempfail');
+    assert.deepEqual(by.get('full@two.test')?.reply, { code: 452, enhanced: '4.2.2', text: 'Mailbox full' });
+    assert.equal(by.get('nobody@one.test')?.kind, 'permfail');
+    assert.deepEqual(by.get('nobody@one.test')?.reply, { code: 550, enhanced: '5.1.1', text: 'No such user' });
+  } finally {
+    await h.close();
+    await Promise.all([peers.close(), dns.close()]);
+  }
+});
+
+void test('next-hop grouping by MX host list: two domains with the same MX share a transaction, another MX gets its own', async () => {
+  const env = await setup({
+    zone: {
+      'one.test': { MX: [{ exchange: 'mx1.example.test', priority: 10 }] },
+      'two.test': { MX: [{ exchange: 'mx1.example.test', priority: 5 }] },
+      'three.test': { MX: [{ exchange: 'mx2.example.test', priority: 10 }] },
+      'mx1.example.test': { A: [MX1] },
+      'mx2.example.test': { A: [MX2] },
+    },
+  });
+  try {
+    const res = await run(env, { to: ['a@one.test', 'b@two.test', 'c@three.test'] });
+    assert.deepEqual(res.map((r) => r.outcome.kind), ['delivered', 'delivered', 'delivered']);
+    const byPeer = new Map(env.peers.received.map((m) => [m.peer, m.to]));
+    assert.equal(env.peers.received.length, 2);
+    assert.deepEqual(byPeer.get(MX1), ['a@one.test', 'b@two.test']);
+    assert.deepEqual(byPeer.get(MX2), ['c@three.test']);
+    assert.equal(env.peers.connections.get(MX1), 1);
+  } finally {
+    await env.close();
+  }
+});

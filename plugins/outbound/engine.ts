@@ -3,7 +3,8 @@ import type { DnsResolver } from '../../core/dns.ts';
 import type { AttemptDecision, Hooks, NextHop, OutboundDestination, OutboundTlsPolicy } from '../../core/hooks.ts';
 import type { KeyValueStore } from '../../core/kv/kv.ts';
 import type { Logger } from '../../core/log.ts';
-import { composeMessage } from '../../core/queue/compose.ts';
+import { readKnownSize } from '../../core/queue/body.ts';
+import { composeBuffer, composeMessage } from '../../core/queue/compose.ts';
 import type { RemoteDelivery, RemoteJob, RemoteOutcome, RemoteRecipient, RemoteResult } from '../../core/queue/remote.ts';
 import { SmtpClient, ConnectError, type ClientError } from './client.ts';
 import type { OutboundConfig } from './config.ts';
@@ -48,6 +49,15 @@ export interface EngineDeps {
 
 type Outcomes = Map<string, RemoteOutcome>;
 
+/** The stored bytes of a job, read at most once per job (undefined: stream them instead). */
+type BodyBytes = () => Promise<Buffer | undefined>;
+
+/**
+ * Messages up to this size are read into memory once per job (one read call) and sent from the
+ * buffer, whatever the number of transactions; larger ones are streamed from the spool file.
+ */
+const IN_MEMORY_BYTES = 1024 * 1024;
+
 const domainOf = (address: string) => address.slice(address.lastIndexOf('@') + 1).toLowerCase();
 
 /** Recipients grouped by their DSN parameters: nodemailer sends one NOTIFY/ORCPT per transaction. */
@@ -58,6 +68,18 @@ function dsnGroups(recipients: readonly RemoteRecipient[]): RemoteRecipient[][] 
     groups.set(key, [...(groups.get(key) ?? []), r]);
   }
   return [...groups.values()];
+}
+
+/** Where the recipients of one or more domains go, and how: one attempt (one transaction per DSN group). */
+interface Plan {
+  /** Next hop and how it is reached: plans with the same key share the attempt. */
+  readonly key: string;
+  /** The concurrency cap applies per next hop (smarthost, or MX host list). */
+  readonly destKey: string;
+  readonly domains: string[];
+  readonly rcpts: RemoteRecipient[];
+  readonly targets: Target[];
+  readonly policy: OutboundTlsPolicy;
 }
 
 /** A target to connect to: one address of one host. */
@@ -91,14 +113,46 @@ export class OutboundEngine implements RemoteDelivery {
     // signal: hundreds at once is the normal case, not a leak.
     setMaxListeners(0, signal);
     const byDomain = new Map<string, RemoteRecipient[]>();
-    for (const r of job.recipients) byDomain.set(domainOf(r.address), [...(byDomain.get(domainOf(r.address)) ?? []), r]);
+    for (const r of job.recipients) {
+      const d = domainOf(r.address);
+      const list = byDomain.get(d);
+      if (list) list.push(r);
+      else byDomain.set(d, [r]);
+    }
     const outcomes: Outcomes = new Map();
-    await Promise.all([...byDomain].map(async ([domain, rcpts]) => {
+    let read: Promise<Buffer | undefined> | undefined;
+    const body: BodyBytes = () => (read ??= job.body.kind === 'memory'
+      ? Promise.resolve(job.body.bytes)
+      : job.size <= IN_MEMORY_BYTES ? readKnownSize(job.body.path, job.size).catch(() => undefined) : Promise.resolve(undefined));
+    const fail = (rcpts: readonly RemoteRecipient[], domain: string, err: unknown) => {
+      this.#d.log.warn({ event: 'outbound.error', queueId: job.queueId, domain, err: (err as Error).message }, 'attempt failed');
+      for (const r of rcpts) if (!outcomes.has(r.address)) outcomes.set(r.address, { kind: 'tempfail', reason: `internal error: ${(err as Error).message}` });
+    };
+    // Route every domain, then one attempt per next hop: recipients of several domains that go
+    // to the same smarthost or the same MX hosts share one transaction (RFC 5321 §3.3 allows any
+    // recipients in one transaction; the next hop answers each RCPT on its own).
+    const plans = await Promise.all([...byDomain].map(async ([domain, rcpts]) => {
       try {
-        await this.#destination(job, domain, rcpts, outcomes, signal);
+        return await this.#plan(job, domain, rcpts, outcomes);
       } catch (err) {
-        this.#d.log.warn({ event: 'outbound.error', queueId: job.queueId, domain, err: (err as Error).message }, 'attempt failed');
-        for (const r of rcpts) if (!outcomes.has(r.address)) outcomes.set(r.address, { kind: 'tempfail', reason: `internal error: ${(err as Error).message}` });
+        fail(rcpts, domain, err);
+        return undefined;
+      }
+    }));
+    const hops = new Map<string, Plan>();
+    for (const plan of plans) {
+      if (!plan) continue;
+      const same = hops.get(plan.key);
+      if (same) {
+        same.rcpts.push(...plan.rcpts);
+        same.domains.push(...plan.domains);
+      } else hops.set(plan.key, plan);
+    }
+    await Promise.all([...hops.values()].map(async (plan) => {
+      try {
+        await this.#hop(job, plan, outcomes, body, signal);
+      } catch (err) {
+        fail(plan.rcpts, plan.domains.join(','), err);
       }
     }));
     return job.recipients.map((r) => ({
@@ -111,9 +165,16 @@ export class OutboundEngine implements RemoteDelivery {
     this.pool.closeAll();
   }
 
-  async #destination(job: RemoteJob, domain: string, rcpts: RemoteRecipient[], out: Outcomes, signal: AbortSignal): Promise<void> {
+  /**
+   * Routing for one recipient domain: the next hop, its hosts and the TLS policy, or an outcome
+   * for all its recipients at once (a hook delayed or cancelled, null MX, no such domain…).
+   */
+  async #plan(job: RemoteJob, domain: string, rcpts: RemoteRecipient[], out: Outcomes): Promise<Plan | undefined> {
     const { config, hooks, log } = this.#d;
-    const all = (o: RemoteOutcome) => rcpts.forEach((r) => out.set(r.address, o));
+    const all = (o: RemoteOutcome) => {
+      for (const r of rcpts) out.set(r.address, o);
+      return undefined;
+    };
     const dest: OutboundDestination = { job, domain, recipients: rcpts.map((r) => r.address) };
     const hop = (await hooks?.route(dest)) ?? (await configuredHop(config, domain, this.#d.resolvePath));
     const decision = await hooks?.beforeAttempt(dest, hop);
@@ -142,34 +203,46 @@ export class OutboundEngine implements RemoteDelivery {
     const adjusted = await hooks?.tlsPolicy(dest, policy);
     if (adjusted) policy = adjusted;
     policy = applyRequireTls(policy, job.mailFrom.requireTls);
+    const tlsPolicy = describePolicy(policy);
 
     let targets: Target[];
+    let destKey: string;
     if (hop.kind === 'smarthost') {
       const { addresses } = await addressesOf(this.#d.dns, hop.host);
       targets = addresses.map((address) => ({ host: hop.host, address, port: hop.port, implicitTls: hop.tls === 'implicit', auth: hop.auth }));
       if (!targets.length) return all(localFailure('tempfail', 451, '4.4.3', `smarthost ${hop.host} has no address`));
+      destKey = `smarthost:${hop.host}:${hop.port}`;
     } else {
       // RFC 8461 §4.1: under enforce, only MX hosts that match the policy are candidates.
       const usable = policy.mxPatterns && !policy.testing ? hosts.filter((h) => mxMatches(h.name, policy.mxPatterns!)) : hosts;
-      if (!usable.length) return all(localFailure('tempfail', 451, '4.7.5', `no MX host of ${domain} matches its TLS policy (${describePolicy(policy)})`));
+      if (!usable.length) return all(localFailure('tempfail', 451, '4.7.5', `no MX host of ${domain} matches its TLS policy (${tlsPolicy})`));
       targets = usable.flatMap((h) => h.addresses.map((address) => ({ host: h.name, address, port: config.port, implicitTls: false })));
+      // The MX host list is the next hop (equal preferences come in random order: sorted here).
+      destKey = `mx:${usable.map((h) => h.name.toLowerCase()).sort().join(',')}:${config.port}`;
     }
-    const destKey = hop.kind === 'smarthost' ? `smarthost:${hop.host}:${hop.port}` : domain;
+    // Same next hop, same way of talking to it: only then one transaction for both domains.
+    const auth = targets[0]?.auth?.user ?? '';
+    return { key: `${destKey}|${tlsPolicy}|${auth}|${targets[0]?.implicitTls ?? false}`, destKey, domains: [domain], rcpts: [...rcpts], targets, policy };
+  }
+
+  /** One next hop: a connection slot for it (per-destination and total caps), then the attempt. */
+  async #hop(job: RemoteJob, plan: Plan, out: Outcomes, body: BodyBytes, signal: AbortSignal): Promise<void> {
     let release: () => void;
     try {
-      release = await this.limiter.acquire(destKey, signal);
+      release = await this.limiter.acquire(plan.destKey, signal);
     } catch {
-      return all({ kind: 'tempfail', reason: 'server stopping' });
+      for (const r of plan.rcpts) out.set(r.address, { kind: 'tempfail', reason: 'server stopping' });
+      return;
     }
     try {
-      await this.#attempt(job, domain, rcpts, targets, policy, out, signal);
+      await this.#attempt(job, plan.domains.join(','), plan.rcpts, plan.targets, plan.policy, out, body, signal);
     } finally {
       release();
     }
   }
 
   /** Try the targets in order until one connection takes the message (RFC 5321 §5.1). */
-  async #attempt(job: RemoteJob, domain: string, rcpts: RemoteRecipient[], targets: Target[], policy: OutboundTlsPolicy, out: Outcomes, signal: AbortSignal): Promise<void> {
+  async #attempt(job: RemoteJob, domain: string, rcpts: RemoteRecipient[], targets: Target[], policy: OutboundTlsPolicy, out: Outcomes, body: BodyBytes, signal: AbortSignal): Promise<void> {
     const { log } = this.#d;
     const failures: string[] = [];
     let lastReply: ReturnType<typeof parseReply>;
@@ -215,7 +288,7 @@ export class OutboundEngine implements RemoteDelivery {
         }, 'delivering');
         // Recipients that already have an outcome (an earlier DSN group on a connection that
         // broke afterwards) are not sent again.
-        const done = await this.#sendAll(job, rcpts.filter((r) => !out.has(r.address)), client, t.host, out);
+        const done = await this.#sendAll(job, rcpts.filter((r) => !out.has(r.address)), client, t.host, out, body);
         if (done) return;
       } finally {
         signal.removeEventListener('abort', onAbort);
@@ -237,7 +310,7 @@ export class OutboundEngine implements RemoteDelivery {
    * every recipient has an outcome; false when the connection broke before the message was taken
    * (the caller tries the next host for what is left).
    */
-  async #sendAll(job: RemoteJob, rcpts: RemoteRecipient[], client: SmtpClient, mx: string, out: Outcomes): Promise<boolean> {
+  async #sendAll(job: RemoteJob, rcpts: RemoteRecipient[], client: SmtpClient, mx: string, out: Outcomes, body: BodyBytes): Promise<boolean> {
     const all = (list: RemoteRecipient[], o: RemoteOutcome) => list.forEach((r) => out.set(r.address, o));
     const size = job.size + job.headerPrefix.length;
     const ext = client.extensions;
@@ -247,6 +320,8 @@ export class OutboundEngine implements RemoteDelivery {
       return true;
     }
     const eightBit = check.eightBit;
+    const bytes = await body();
+    const whole = bytes && composeBuffer(job.headerPrefix, bytes, job.removeHeaders);
     const groups = dsnGroups(rcpts);
     for (let i = 0; i < groups.length; i++) {
       const group = groups[i];
@@ -269,7 +344,7 @@ export class OutboundEngine implements RemoteDelivery {
         const res = await client.send({
           from: job.mailFrom.address, to: group.map((r) => r.address), size, dsn, eightBit,
           smtpUtf8: job.mailFrom.smtpUtf8, requireTls: job.mailFrom.requireTls,
-        }, composeMessage(job.headerPrefix, job.body, job.removeHeaders));
+        }, whole ?? composeMessage(job.headerPrefix, bytes ? { kind: 'memory', bytes } : job.body, job.removeHeaders));
         const okReply = parseReply(res.response);
         const rejected = new Map(res.rejected.map((r) => [r.recipient, r.response]));
         for (const r of group) {
