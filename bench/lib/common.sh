@@ -4,6 +4,7 @@
 #   bench_init TAG            cd to the repo, set REPO, define log() with a [TAG] prefix
 #   bench_require_root WHY    exit 2 unless root
 #   bench_install_postfix     Debian's postfix (smtp-source/smtp-sink/postfix), not configured or started
+#   bench_install_unbound     Debian's unbound (binary only): service neither started nor enabled
 #   bench_workdir NAME [MODE] a disk-backed work dir in BENCH_TMPDIR (/var/tmp): WORK, BENCH_WORK
 #   bench_kill_pgids GLOB S   SIGTERM, S seconds, SIGKILL each process group named in GLOB files
 #   bench_run_driver [TENTHS] run $HERE/run.ts; on exit/error/signal stop it (SIGKILL after TENTHS/10 s),
@@ -36,6 +37,26 @@ bench_install_postfix() {
   getent group postfix >/dev/null || groupadd --system postfix
   getent passwd postfix >/dev/null ||
     useradd --system --gid postfix --home-dir /var/spool/postfix --no-create-home --shell /usr/sbin/nologin postfix
+}
+
+# Only the binaries are wanted: a policy-rc.d that answers 101 ("action forbidden") keeps the
+# package scripts from starting or enabling the service during the install (a pre-existing one is
+# left alone); no recommends, so no root-hints/trust-anchor package and no unbound-anchor run.
+bench_install_unbound() {
+  command -v unbound >/dev/null && command -v unbound-control >/dev/null && return 0
+  log "installing Debian's unbound (binary only; the service is not started or enabled)"
+  local prc=/usr/sbin/policy-rc.d own=0
+  if [ ! -e "$prc" ]; then
+    printf '#!/bin/sh\n# bench_install_unbound: no service starts during this install\nexit 101\n' >"$prc"
+    chmod 755 "$prc"
+    own=1
+  fi
+  local rc=0
+  DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends unbound >/dev/null || {
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends unbound >/dev/null
+  } || rc=$?
+  if [ "$own" = 1 ]; then rm -f "$prc"; fi
+  return "$rc"
 }
 
 # Disk-backed (fsync must mean something). mktemp makes it 0700; MODE 0755 lets unprivileged

@@ -10,7 +10,6 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { startClamd, type TestClamd } from '../../core/testing/clamd.ts';
-import { startDnsServer, type TestDnsServer } from '../../core/testing/dns-server.ts';
 import { envInt } from '../lib/env.ts';
 import { killGroup } from '../lib/group.ts';
 import { freePort, waitForGreeting } from '../lib/net.ts';
@@ -18,10 +17,13 @@ import { waitQuiet } from '../lib/quiet.ts';
 import { runDriver } from '../lib/main.ts';
 import { appendSection } from '../lib/results.ts';
 import { CLK_TCK, allStats, cpuTotals, readStat, RssSampler, treeTicks } from '../lib/proc.ts';
+import type { BenchDns, DnsKind } from './dns.ts';
+import { startNodeDns } from './dns-node.ts';
 import { startPochta, RCPT, type RunningPochta, type Variant } from './pochta.ts';
 import { percentile, probeLoop, type ProbeResult } from './probe.ts';
 import { summarise, type ProfileSummary } from './profile.ts';
-import { benchZone, HELO_NAME, setListed } from './zones.ts';
+import { startUnbound, unboundAvailable } from './unbound.ts';
+import { HELO_NAME } from './zones.ts';
 
 const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 const FROM = 'from@bench.test';
@@ -37,6 +39,8 @@ const S = {
   quietPct: envInt('BENCH_QUIET_PCT', 30),
   quietWaitS: envInt('BENCH_QUIET_WAIT', 3),
   dnsCache: envInt('BENCH_DNS_CACHE', 0),
+  // unbound (what a site runs) when its binary exists, else core/testing/dns-server.ts
+  dns: (process.env.BENCH_DNS ?? (unboundAvailable() ? 'unbound' : 'node')) as DnsKind,
   slow: process.env.BENCH_SLOW !== '0', // 0: skip the slow-DNS check
   slowDelayMs: envInt('BENCH_SLOW_DELAY_MS', 2000),
   slowSessions: envInt('BENCH_SLOW_SESSIONS', 32),
@@ -67,7 +71,7 @@ interface Server extends RunningPochta { variant: Variant; name: string }
 const servers = new Set<Server>();
 let current: ChildProcess | undefined;
 
-async function launch(variant: Variant, name: string, dns: TestDnsServer, clamd: TestClamd, nodeFlags?: string[]): Promise<Server> {
+async function launch(variant: Variant, name: string, dns: BenchDns, clamd: TestClamd, nodeFlags?: string[]): Promise<Server> {
   const port = await freePort();
   const p = startPochta({ repo: REPO, work: WORK, variant, port, dnsServer: dns.server, clamdPort: clamd.port, dnsCacheEntries: S.dnsCache, nodeFlags }, name);
   fs.writeFileSync(path.join(PIDS, `${name}.pgid`), `${p.pid}\n`);
@@ -81,6 +85,23 @@ async function stopServer(s: Server): Promise<void> {
   await killGroup(s.pid, 15_000);
   fs.rmSync(path.join(PIDS, `${s.name}.pgid`), { force: true });
   servers.delete(s);
+}
+
+const DNS_TEXT: Record<DnsKind, string> = {
+  unbound: 'unbound (Debian\'s, a local caching resolver as sites run) on 127.0.0.1, all names from local data, nothing recursed, its own process',
+  node: 'core/testing/dns-server.ts (dns2) in a child process',
+};
+async function startDns(kind: DnsKind): Promise<BenchDns> {
+  const pidFile = path.join(PIDS, `dns-${kind}.pgid`); // run.sh's backstop kills it if we cannot
+  const onPid = (pid: number): void => fs.writeFileSync(pidFile, `${pid}\n`);
+  const d = kind === 'unbound' ? await startUnbound(path.join(WORK, 'unbound'), onPid) : await startNodeDns(onPid);
+  dnsRefs.add(d);
+  return d;
+}
+async function stopDns(d: BenchDns): Promise<void> {
+  await d.stop();
+  fs.rmSync(path.join(PIDS, `dns-${d.kind}.pgid`), { force: true });
+  dnsRefs.delete(d);
 }
 
 // ---- one smtp-source run ---------------------------------------------------------------
@@ -141,15 +162,17 @@ interface Row {
   landedPerS: number;
   pochtaCpuMsPerMsg: number;
   clamdCpuMsPerMsg: number;
+  dnsCpuMsPerMsg: number;
   dnsQueriesPerMsg: number;
   peakRssMb: number;
   clamdRssMb: number;
+  dnsRssMb: number;
   busyBeforePct: number;
   otherPct: number;
   error?: string;
 }
 
-async function measure(s: Server, label: string, sessions: number, count: number, ctx: { dns: TestDnsServer; clamdPid: number }): Promise<Row> {
+async function measure(s: Server, label: string, sessions: number, count: number, ctx: { dns: BenchDns; clamdPid: number }): Promise<Row> {
   clearLanded(s.mailRoot);
   await sleep(500);
   const busyBeforePct = await waitQuiet(S.quietPct, S.quietWaitS);
@@ -157,11 +180,14 @@ async function measure(s: Server, label: string, sessions: number, count: number
   const self0 = readStat('self')?.ticks ?? 0;
   const cpu0 = treeTicks(s.pid);
   const clam0 = readStat(ctx.clamdPid)?.ticks ?? 0;
-  const q0 = ctx.dns.queries.length;
+  const dns0 = readStat(ctx.dns.pid)?.ticks ?? 0;
+  const q0 = await ctx.dns.queries();
   const rss = new RssSampler(s.pid);
   const clamRss = new RssSampler(ctx.clamdPid);
+  const dnsRss = new RssSampler(ctx.dns.pid);
   rss.start();
   clamRss.start();
+  dnsRss.start();
   const start = performance.now();
   const src = await smtpSource(sessions, count, s.port);
   let landed = landedFiles(s.mailRoot).length;
@@ -176,26 +202,31 @@ async function measure(s: Server, label: string, sessions: number, count: number
   const landedS = (Math.max(lastAt, start + src.ms) - start) / 1000;
   const peak = rss.stop();
   const clamPeak = clamRss.stop();
+  const dnsPeak = dnsRss.stop();
   const cpu = treeTicks(s.pid) - cpu0;
   const clam = (readStat(ctx.clamdPid)?.ticks ?? 0) - clam0;
-  const self = (readStat('self')?.ticks ?? 0) - self0; // driver + DNS server + reaped smtp-source
+  const dnsCpu = (readStat(ctx.dns.pid)?.ticks ?? 0) - dns0;
+  const self = (readStat('self')?.ticks ?? 0) - self0; // driver + reaped smtp-source and unbound-control
   const machine1 = cpuTotals();
-  const other = machine1.busy - machine0.busy - cpu - clam - self;
+  const queries = (await ctx.dns.queries()) - q0;
+  const other = machine1.busy - machine0.busy - cpu - clam - dnsCpu - self;
   const row: Row = {
     label, variant: s.variant, sessions, sent: count, accepted: src.counter, landed, acceptS: src.ms / 1000,
     landedPerS: landedS > 0 ? landed / landedS : 0,
     pochtaCpuMsPerMsg: landed > 0 ? ms(cpu) / landed : NaN,
     clamdCpuMsPerMsg: landed > 0 ? ms(clam) / landed : NaN,
-    dnsQueriesPerMsg: landed > 0 ? (ctx.dns.queries.length - q0) / landed : NaN,
+    dnsCpuMsPerMsg: landed > 0 ? ms(dnsCpu) / landed : NaN,
+    dnsQueriesPerMsg: landed > 0 ? queries / landed : NaN,
     peakRssMb: peak / 2 ** 20,
     clamdRssMb: clamPeak / 2 ** 20,
+    dnsRssMb: dnsPeak / 2 ** 20,
     busyBeforePct,
     otherPct: Math.max(0, (100 * other) / Math.max(1, machine1.total - machine0.total)),
   };
   if (src.rc !== 0) row.error = `smtp-source rc=${src.rc}: ${src.stderr.split('\n').slice(-2).join(' | ')}`;
   if (landed < src.counter) row.error = `${row.error ? `${row.error}; ` : ''}only ${landed}/${src.counter} landed`;
   if (src.counter < count) row.error = `${row.error ? `${row.error}; ` : ''}${count - src.counter} not accepted`;
-  log(`${label} s=${sessions}: ${landed}/${count} landed, ${fmt(row.landedPerS)} msg/s, Pochta ${fmt(row.pochtaCpuMsPerMsg, 2)} CPU ms/msg, clamd ${fmt(row.clamdCpuMsPerMsg, 2)}, DNS q/msg ${fmt(row.dnsQueriesPerMsg, 1)}, RSS ${fmt(row.peakRssMb)} MB, other ${fmt(row.otherPct)}%${row.error ? ` — ${row.error}` : ''}`);
+  log(`${label} s=${sessions}: ${landed}/${count} landed, ${fmt(row.landedPerS)} msg/s, Pochta ${fmt(row.pochtaCpuMsPerMsg, 2)} CPU ms/msg, clamd ${fmt(row.clamdCpuMsPerMsg, 2)}, DNS ${fmt(row.dnsCpuMsPerMsg, 3)} (${fmt(row.dnsQueriesPerMsg, 1)} q/msg), RSS ${fmt(row.peakRssMb)} MB, other ${fmt(row.otherPct)}%${row.error ? ` — ${row.error}` : ''}`);
   return row;
 }
 
@@ -214,21 +245,23 @@ interface SlowRow {
   dnsQueriesPerMsg: number;
 }
 
-async function slowCheck(s: Server, dns: TestDnsServer, delayMs: number, count: number): Promise<SlowRow> {
+async function slowCheck(s: Server, dns: BenchDns, delayMs: number, count: number): Promise<SlowRow> {
+  if (!dns.setDelay) throw new Error(`slow-DNS check: the ${dns.kind} DNS server cannot delay answers`);
   clearLanded(s.mailRoot);
-  dns.delayMs = delayMs;
+  await dns.setDelay(delayMs);
   await sleep(500);
-  const q0 = dns.queries.length;
+  const q0 = await dns.queries();
   const probes = probeLoop(s.port, HELO_NAME, S.probeEveryMs, Math.ceil((S.runTimeoutS * 1000) / S.probeEveryMs), 30_000);
   const src = await smtpSource(S.slowSessions, count, s.port);
   const pr = await probes.stop();
-  dns.delayMs = 0;
+  await dns.setDelay(0);
   await sleep(1000);
+  const queries = (await dns.queries()) - q0;
   const landed = landedFiles(s.mailRoot).length;
   const row: SlowRow = {
     delayMs, sessions: S.slowSessions, sent: count, accepted: src.counter, landed, acceptS: src.ms / 1000,
     msgsPerS: src.counter / (src.ms / 1000), probes: pr.results, probeFailed: pr.failed,
-    dnsQueriesPerMsg: src.counter > 0 ? (dns.queries.length - q0) / src.counter : NaN,
+    dnsQueriesPerMsg: src.counter > 0 ? queries / src.counter : NaN,
   };
   const p = (k: keyof ProbeResult, q: number): string => fmt(percentile(pr.results.map((r) => r[k]), q), 1);
   log(`slow DNS ${delayMs} ms: ${src.counter}/${count} accepted in ${fmt(row.acceptS, 1)} s = ${fmt(row.msgsPerS, 1)} msg/s; probes ${pr.results.length} ok/${pr.failed} failed; NOOP p50/p99 ${p('noopMs', 50)}/${p('noopMs', 99)} ms, greeting ${p('greetMs', 50)}/${p('greetMs', 99)}, EHLO ${p('ehloMs', 50)}/${p('ehloMs', 99)}`);
@@ -240,7 +273,7 @@ async function slowCheck(s: Server, dns: TestDnsServer, delayMs: number, count: 
 interface Profiles { bare: ProfileSummary; full: ProfileSummary; msgs: number }
 
 /** Profiles one variant: a fresh Pochta with --cpu-prof, warm-up, 32 sessions × profileMsgs, SIGTERM. */
-async function profileVariant(variant: Variant, dns: TestDnsServer, clamd: TestClamd): Promise<ProfileSummary | string> {
+async function profileVariant(variant: Variant, dns: BenchDns, clamd: TestClamd): Promise<ProfileSummary | string> {
   const dir = path.join(WORK, `cpuprof-${variant}`);
   fs.mkdirSync(dir, { recursive: true });
   const s = await launch(variant, `pochta-prof-${variant}`, dns, clamd, ['--cpu-prof', `--cpu-prof-dir=${dir}`, '--cpu-prof-interval=500']);
@@ -258,7 +291,7 @@ async function profileVariant(variant: Variant, dns: TestDnsServer, clamd: TestC
   return summarise(path.join(dir, main), 25, skipMs);
 }
 
-async function profileBoth(dns: TestDnsServer, clamd: TestClamd): Promise<Profiles | string> {
+async function profileBoth(dns: BenchDns, clamd: TestClamd): Promise<Profiles | string> {
   const bare = await profileVariant('bare', dns, clamd);
   if (typeof bare === 'string') return bare;
   const full = await profileVariant('full', dns, clamd);
@@ -289,26 +322,28 @@ function report(rows: Row[], slow: SlowRow[], prof: Profiles | string | undefine
   L.push(
     `**The machine was loaded** (2 cores shared with other busy jobs; load average at start ${loadStart}, at end ${fs.readFileSync('/proc/loadavg', 'utf8').trim().split(' ').slice(0, 3).join(' ')}). ` +
       'Absolute msg/s are therefore low and noisy; bare and full ran interleaved (bare, full, bare, full per cell) so the ratio is fair. ' +
-      '*other %* = machine CPU used by anything but Pochta, clamd, smtp-source and the harness during the run.',
+      '*other %* = machine CPU used by anything but Pochta, clamd, the DNS server, smtp-source and the harness during the run.',
     '',
     `Setup: \`bash bench/protection/run.sh\` (see bench/protection/README.md). Node ${process.version}, ${os.availableParallelism()} CPUs. ` +
       `smtp-source -c -s <sessions> -m <N> -l ${S.size} -M ${HELO_NAME} (new connection per message, HELO, 1 rcpt); ` +
-      `Pochta 1 worker, spool + Maildir fsync on, log level info, each variant its own data dir. DNS: core/testing/dns-server.ts in the harness process, ` +
+      `Pochta 1 worker, spool + Maildir fsync on, log level info, each variant its own data dir. DNS (\`BENCH_DNS=${S.dns}\`${process.env.BENCH_DNS || S.dns === 'unbound' ? '' : ', unbound not installed'}): ${DNS_TEXT[S.dns]}, ` +
       `\`dns.cache.maxEntries: ${S.dnsCache}\` (${S.dnsCache === 0 ? 'cache off: every session really asks, as distinct real clients would' : 'cache on'}). ` +
       'clamd: core/testing/clamd.ts (2 test signatures). bare = relay-acl, auth-file, aliases, local-domains, maildir; ' +
       'full = bare + dnsbl (2 block zones + 1 allow zone, checkPrivate), helo-rdns (checkPrivate), spf, dkim-verify, dmarc, clamav, spam-score (defaults; greylist and rate-limit off).',
     '',
   );
   if (rows.length) L.push(
-    '| run | variant | sessions | sent | accepted | landed | msg/s (landed) | Pochta CPU ms/msg | clamd CPU ms/msg | DNS queries/msg | peak RSS MB (Pochta) | clamd RSS MB | other % before/during |',
-    '|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
+    `| run | variant | sessions | sent | accepted | landed | msg/s (landed) | Pochta CPU ms/msg | clamd CPU ms/msg | DNS (${S.dns}) CPU ms/msg | DNS queries/msg | peak RSS MB (Pochta) | clamd RSS MB | DNS RSS MB | other % before/during |`,
+    '|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
   );
   for (const r of rows)
-    L.push(`| ${r.label} | ${r.variant} | ${r.sessions} | ${r.sent} | ${r.accepted} | ${r.landed} | ${fmt(r.landedPerS)} | ${fmt(r.pochtaCpuMsPerMsg, 2)} | ${fmt(r.clamdCpuMsPerMsg, 2)} | ${fmt(r.dnsQueriesPerMsg, 1)} | ${fmt(r.peakRssMb)} | ${fmt(r.clamdRssMb)} | ${fmt(r.busyBeforePct)} / ${fmt(r.otherPct)} |`);
+    L.push(`| ${r.label} | ${r.variant} | ${r.sessions} | ${r.sent} | ${r.accepted} | ${r.landed} | ${fmt(r.landedPerS)} | ${fmt(r.pochtaCpuMsPerMsg, 2)} | ${fmt(r.clamdCpuMsPerMsg, 2)} | ${fmt(r.dnsCpuMsPerMsg, 3)} | ${fmt(r.dnsQueriesPerMsg, 1)} | ${fmt(r.peakRssMb)} | ${fmt(r.clamdRssMb)} | ${fmt(r.dnsRssMb, 1)} | ${fmt(r.busyBeforePct)} / ${fmt(r.otherPct)} |`);
   const errs = rows.filter((r) => r.error);
   if (errs.length) L.push('', 'Problems:', '', ...errs.map((r) => `- ${r.label} s=${r.sessions}: ${r.error}`));
   L.push('', '### Ratio full / bare (medians over the interleaved rounds, unlisted client)', '',
-    '| sessions | bare msg/s | full msg/s | full/bare msg/s | bare CPU ms/msg | full CPU ms/msg (Pochta) | + clamd ms/msg | target ≥ 50 % |', '|---:|---:|---:|---:|---:|---:|---:|---|');
+    `Excluded from the Pochta CPU columns and shown apart: clamd's CPU (the target excludes it) and the DNS server's (${S.dns}; a site's resolver, not Pochta). ` +
+      'Both still ran on the same 2 cores during the run, so they are inside the msg/s figures.', '',
+    '| sessions | bare msg/s | full msg/s | full/bare msg/s | bare CPU ms/msg | full CPU ms/msg (Pochta) | + clamd ms/msg | + DNS server ms/msg (full) | target ≥ 50 % |', '|---:|---:|---:|---:|---:|---:|---:|---:|---|');
   for (const n of S.sessions) {
     const pick = (v: Variant): Row[] => rows.filter((r) => r.variant === v && r.sessions === n && r.label.startsWith('round'));
     const b = pick('bare');
@@ -316,13 +351,14 @@ function report(rows: Row[], slow: SlowRow[], prof: Profiles | string | undefine
     const bm = median(b.map((r) => r.landedPerS));
     const fm = median(f.map((r) => r.landedPerS));
     const ratio = fm / bm;
-    L.push(`| ${n} | ${fmt(bm)} | ${fmt(fm)} | ${fmt(100 * ratio)} % | ${fmt(median(b.map((r) => r.pochtaCpuMsPerMsg)), 2)} | ${fmt(median(f.map((r) => r.pochtaCpuMsPerMsg)), 2)} | ${fmt(median(f.map((r) => r.clamdCpuMsPerMsg)), 2)} | ${Number.isFinite(ratio) ? (ratio >= 0.5 ? 'met' : '**missed**') : 'n/a'} |`);
+    L.push(`| ${n} | ${fmt(bm)} | ${fmt(fm)} | ${fmt(100 * ratio)} % | ${fmt(median(b.map((r) => r.pochtaCpuMsPerMsg)), 2)} | ${fmt(median(f.map((r) => r.pochtaCpuMsPerMsg)), 2)} | ${fmt(median(f.map((r) => r.clamdCpuMsPerMsg)), 2)} | ${fmt(median(f.map((r) => r.dnsCpuMsPerMsg)), 3)} | ${Number.isFinite(ratio) ? (ratio >= 0.5 ? 'met' : '**missed**') : 'n/a'} |`);
   }
   L.push('', 'CPU-bound view (independent of the load from other jobs): on a saturated machine the accept rate ≈ available CPU ÷ CPU per message, ' +
-    'so full/bare throughput excluding clamd ≈ bare Pochta CPU ms/msg ÷ full Pochta CPU ms/msg.');
+    'so full/bare throughput excluding clamd and the DNS server ≈ bare Pochta CPU ms/msg ÷ full Pochta CPU ms/msg.');
   if (headers.length) L.push('', 'Headers of one delivered message from the full run, unlisted and listed (the checks did run):', '', '```', ...headers, '```');
   if (slow.length) {
     L.push('', `### Slow DNS: every answer delayed, full set, ${S.slowSessions} sessions, probes every ${S.probeEveryMs} ms on their own connections`, '',
+      `DNS here: core/testing/dns-server.ts in a child process (it can delay every answer; unbound cannot)${S.dns === 'unbound' ? ', with its own fresh full Pochta pointed at it' : ''}.`, '',
       '| DNS delay | sent | accepted | landed | seconds | msg/s | DNS queries/msg | probes ok / failed | NOOP p50 / p99 ms | 220 greeting p50 / p99 ms | EHLO p50 / p99 ms |',
       '|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|');
     for (const r of slow) {
@@ -354,7 +390,7 @@ function report(rows: Row[], slow: SlowRow[], prof: Profiles | string | undefine
 // ---- main ----------------------------------------------------------------------------
 
 let cleaning = false;
-let dnsRef: TestDnsServer | undefined;
+const dnsRefs = new Set<BenchDns>();
 let clamdRef: TestClamd | undefined;
 async function cleanup(): Promise<void> {
   if (cleaning) return;
@@ -363,13 +399,13 @@ async function cleanup(): Promise<void> {
   for (const s of [...servers]) await stopServer(s).catch(() => undefined);
   await clamdRef?.stop().catch(() => undefined);
   fs.rmSync(path.join(PIDS, 'clamd.pid'), { force: true });
-  await dnsRef?.close().catch(() => undefined);
+  for (const d of [...dnsRefs]) await stopDns(d).catch(() => undefined);
 }
 for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const)
   process.on(sig, () => { log(`${sig}: cleaning up`); void cleanup().finally(() => process.exit(130)); });
 
 /** The interleaved bare/full rounds, the listed variant and the slow-DNS check. */
-async function throughput(dns: TestDnsServer, clamd: TestClamd, ctx: { dns: TestDnsServer; clamdPid: number }, rows: Row[], slow: SlowRow[], headers: string[], problems: string[]): Promise<void> {
+async function throughput(dns: BenchDns, clamd: TestClamd, ctx: { dns: BenchDns; clamdPid: number }, rows: Row[], slow: SlowRow[], headers: string[], problems: string[]): Promise<void> {
   const bare = await launch('bare', 'pochta-bare', dns, clamd);
   const full = await launch('full', 'pochta-full', dns, clamd);
   if (S.warmup > 0) for (const s of [bare, full]) await measure(s, 'warm-up', 8, S.warmup, ctx);
@@ -381,28 +417,38 @@ async function throughput(dns: TestDnsServer, clamd: TestClamd, ctx: { dns: Test
       }
   headers.push('# not listed', ...sampleHeaders(full.mailRoot));
   // Variant where the block lists answer (client listed, action tag: mail still lands, tagged).
-  setListed(dns, true);
+  await dns.setListed(true);
   for (const n of S.sessions) if (Date.now() < deadline) rows.push(await measure(full, 'listed', n, S.msgs(n), ctx));
-  setListed(dns, false);
+  await dns.setListed(false);
   headers.push('# listed on both block lists', ...sampleHeaders(full.mailRoot));
   await stopServer(bare);
 
-  if (S.slow && Date.now() < deadline) slow.push(await slowCheck(full, dns, 0, S.fastMsgs));
-  if (S.slow && Date.now() < deadline) slow.push(await slowCheck(full, dns, S.slowDelayMs, S.slowMsgs));
-  await stopServer(full);
+  if (S.slow && Date.now() < deadline) {
+    // The slow check needs a DNS server that can delay (dns-server.ts); with unbound, a fresh
+    // full Pochta is pointed at one started for the check.
+    const slowDns = dns.setDelay ? dns : await startDns('node');
+    const target = slowDns === dns ? full : await launch('full', 'pochta-slow', slowDns, clamd);
+    if (target !== full) await stopServer(full);
+    slow.push(await slowCheck(target, slowDns, 0, S.fastMsgs));
+    if (Date.now() < deadline) slow.push(await slowCheck(target, slowDns, S.slowDelayMs, S.slowMsgs));
+    await stopServer(target);
+    if (slowDns !== dns) await stopDns(slowDns);
+  }
+  if (servers.has(full)) await stopServer(full);
 }
 
 async function main(): Promise<void> {
   if (!fs.existsSync(S.smtpSource)) throw new Error(`${S.smtpSource} missing (Debian package postfix)`);
   const loadStart = fs.readFileSync('/proc/loadavg', 'utf8').trim().split(' ').slice(0, 3).join(' ');
-  const dns = await startDnsServer(benchZone());
-  dnsRef = dns;
+  if (S.dns !== 'unbound' && S.dns !== 'node') throw new Error(`BENCH_DNS=${String(S.dns)}: want unbound or node`);
+  if (S.dns === 'unbound' && !unboundAvailable()) throw new Error('BENCH_DNS=unbound but /usr/sbin/unbound(-control) missing (apt-get install unbound; run.sh does)');
+  const dns = await startDns(S.dns);
   const clamd = await startClamd();
   clamdRef = clamd;
   const clamdPid = allStats().find((p) => p.ppid === process.pid && p.comm === 'clamd')?.pid;
   if (!clamdPid) throw new Error('clamd process not found below the harness');
   fs.writeFileSync(path.join(PIDS, 'clamd.pid'), `${clamdPid}\n`);
-  log(`DNS ${dns.server}, clamd 127.0.0.1:${clamd.port} pid ${clamdPid}, work ${WORK}`);
+  log(`DNS: ${S.dns}${process.env.BENCH_DNS ? '' : ` (default: ${unboundAvailable() ? 'unbound found' : 'no unbound binary'})`} on ${dns.server} pid ${dns.pid}, clamd 127.0.0.1:${clamd.port} pid ${clamdPid}, work ${WORK}`);
   const ctx = { dns, clamdPid };
   const problems: string[] = [];
   const rows: Row[] = [];

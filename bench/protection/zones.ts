@@ -1,5 +1,6 @@
 // The DNS data the protection plugins query for a client on 127.0.0.1 sending as
-// from@bench.test with HELO client.bench.test. Served by core/testing/dns-server.ts.
+// from@bench.test with HELO client.bench.test. Served by unbound (unbound.ts, as local data) or
+// by core/testing/dns-server.ts (dns-node.ts, and the slow-DNS check).
 import { ptrName, type DnsZone } from '../../core/testing/dns-server.ts';
 
 export const CLIENT_IP = '127.0.0.1';
@@ -24,10 +25,12 @@ export function benchZone(): DnsZone {
   };
 }
 
-/**
- * Variant where the lists answer: the client is on every block list (127.0.0.2, with a TXT
- * reason) and on the allow list; or (listed=false) back to NXDOMAIN everywhere.
- */
+/** The records of the listed variant: the client is on every block list (127.0.0.2, with a TXT reason). */
+export function listedZone(): DnsZone {
+  return Object.fromEntries(BLOCK_ZONES.map((z) => [listedName(z), { A: ['127.0.0.2'], TXT: [`listed by ${z} (bench)`] }]));
+}
+
+/** Switches a dns-server.ts zone to the listed variant, or (listed=false) back to NXDOMAIN everywhere. */
 export function setListed(dns: { set(name: string, r: { A?: string[]; TXT?: string[] } | undefined): void }, listed: boolean): void {
-  for (const z of BLOCK_ZONES) dns.set(listedName(z), listed ? { A: ['127.0.0.2'], TXT: [`listed by ${z} (bench)`] } : undefined);
+  for (const [name, r] of Object.entries(listedZone())) dns.set(name, listed ? r : undefined);
 }
