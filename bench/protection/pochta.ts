@@ -3,6 +3,7 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
+import { queueTraining } from './bayes-training.ts';
 import { ALLOW_ZONE, BLOCK_ZONES } from './zones.ts';
 
 export type Variant = 'bare' | 'full';
@@ -85,6 +86,8 @@ export interface RunningPochta {
   logFile: string;
   /** Date.now() right after the spawn (after `user add`), for leaving start-up out of a profile. */
   spawnedAt: number;
+  /** Messages queued for the classifier to learn at start (full variant), 0 for bare. */
+  training: number;
 }
 
 export function startPochta(o: PochtaOpts, name: string): RunningPochta {
@@ -101,6 +104,8 @@ export function startPochta(o: PochtaOpts, name: string): RunningPochta {
     input: 'bench-password-123\n', cwd: o.repo, encoding: 'utf8', timeout: 60_000,
   });
   if (add.status !== 0) throw new Error(`pochta user add failed: ${add.stderr}`);
+  // The full set's classifier is trained, as a site's would be (untrained, Bayes is skipped).
+  const training = o.variant === 'full' ? queueTraining(o.repo, configFile, dir) : 0;
   const logFile = path.join(dir, 'pochta.log');
   const out = fs.openSync(logFile, 'a');
   const child = spawn(process.execPath, [...(o.nodeFlags ?? []), bin, 'start', '--config', configFile], {
@@ -109,5 +114,5 @@ export function startPochta(o: PochtaOpts, name: string): RunningPochta {
   const spawnedAt = Date.now();
   fs.closeSync(out);
   if (child.pid === undefined) throw new Error(`could not start Pochta (${name})`);
-  return { child, pid: child.pid, port: o.port, mailRoot, logFile, spawnedAt };
+  return { child, pid: child.pid, port: o.port, mailRoot, logFile, spawnedAt, training };
 }

@@ -19,6 +19,7 @@ import { appendSection } from '../lib/results.ts';
 import { CLK_TCK, allStats, cpuTotals, readStat, RssSampler, treeTicks } from '../lib/proc.ts';
 import type { BenchDns, DnsKind } from './dns.ts';
 import { startNodeDns } from './dns-node.ts';
+import { TRAIN_PER_CLASS, waitLearned } from './bayes-training.ts';
 import { startPochta, RCPT, type RunningPochta, type Variant } from './pochta.ts';
 import { percentile, probeLoop, type ProbeResult } from './probe.ts';
 import { summarise, type ProfileSummary } from './profile.ts';
@@ -78,7 +79,8 @@ async function launch(variant: Variant, name: string, dns: BenchDns, clamd: Test
   const srv: Server = { ...p, variant, name };
   servers.add(srv);
   await waitForGreeting(port, 90, () => p.child.exitCode === null && p.child.signalCode === null, { probeMs: 3000, pauseMs: 300 });
-  log(`${name} (${variant}) on 127.0.0.1:${port}, pid ${p.pid}`);
+  if (p.training > 0) await waitLearned(p.logFile, p.training);
+  log(`${name} (${variant}) on 127.0.0.1:${port}, pid ${p.pid}${p.training ? `, classifier trained on ${p.training} messages` : ''}`);
   return srv;
 }
 async function stopServer(s: Server): Promise<void> {
@@ -329,7 +331,8 @@ function report(rows: Row[], slow: SlowRow[], prof: Profiles | string | undefine
       `Pochta 1 worker, spool + Maildir fsync on, log level info, each variant its own data dir. DNS (\`BENCH_DNS=${S.dns}\`${process.env.BENCH_DNS || S.dns === 'unbound' ? '' : ', unbound not installed'}): ${DNS_TEXT[S.dns]}, ` +
       `\`dns.cache.maxEntries: ${S.dnsCache}\` (${S.dnsCache === 0 ? 'cache off: every session really asks, as distinct real clients would' : 'cache on'}). ` +
       'clamd: core/testing/clamd.ts (2 test signatures). bare = relay-acl, auth-file, aliases, local-domains, maildir; ' +
-      'full = bare + dnsbl (2 block zones + 1 allow zone, checkPrivate), helo-rdns (checkPrivate), spf, dkim-verify, dmarc, clamav, spam-score (defaults; greylist and rate-limit off).',
+      'full = bare + dnsbl (2 block zones + 1 allow zone, checkPrivate), helo-rdns (checkPrivate), spf, dkim-verify, dmarc, clamav, spam-score (defaults, its Bayes classifier trained on ' +
+      `${TRAIN_PER_CLASS} spam + ${TRAIN_PER_CLASS} ham messages with \`pochta spam learn\` before the run, so the classifier runs on every message; greylist and rate-limit off).`,
     '',
   );
   if (rows.length) L.push(

@@ -37,6 +37,16 @@ export function kvContract(name: string, open: () => Promise<KeyValueStore>): vo
     await kv.del(`${id}never`);
   });
 
+  withKv('getMany returns values in the order asked, undefined for missing keys', async (kv, id) => {
+    assert.deepEqual(await kv.getMany([]), []);
+    await kv.set(`${id}x`, '1');
+    await kv.set(`${id}z`, '3');
+    assert.deepEqual(await kv.getMany([`${id}z`, `${id}y`, `${id}x`, `${id}z`]), ['3', undefined, '1', '3']);
+    await kv.set(`${id}t`, 'short', { ttlMs: 1 });
+    await new Promise((r) => setTimeout(r, 20));
+    assert.deepEqual(await kv.getMany([`${id}t`]), [undefined], 'an expired key is missing');
+  });
+
   withKv('set nx only sets an absent key and says whether it did', async (kv, id) => {
     assert.equal(await kv.set(`${id}n`, 'first', { nx: true }), true);
     assert.equal(await kv.set(`${id}n`, 'second', { nx: true }), false);

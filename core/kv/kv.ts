@@ -4,6 +4,8 @@
  */
 export interface KeyValueStore {
   get(key: string): Promise<string | undefined>;
+  /** Several keys in one call (one round trip for Redis: MGET), in the order asked. */
+  getMany(keys: readonly string[]): Promise<Array<string | undefined>>;
   /** Set with an optional time to live in milliseconds. With `nx`, only when absent; returns whether it was set. */
   set(key: string, value: string, opts?: { ttlMs?: number; nx?: boolean }): Promise<boolean>;
   /** Add `by` and return the new value; the ttl applies when the key is created. */

@@ -32,6 +32,10 @@ export class MemoryKv implements KeyValueStore {
     return this.#live(key)?.value;
   }
 
+  async getMany(keys: readonly string[]) {
+    return keys.map((k) => this.#live(k)?.value);
+  }
+
   async set(key: string, value: string, opts: { ttlMs?: number; nx?: boolean } = {}) {
     if (opts.nx && this.#live(key)) return false;
     this.#data.set(key, { value, expires: opts.ttlMs ? this.#clock.now() + opts.ttlMs : Infinity });

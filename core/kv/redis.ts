@@ -100,6 +100,13 @@ export class RedisKv implements KeyValueStore {
     return (await this.#cmd.get(this.#key(key))) ?? undefined;
   }
 
+  async getMany(keys: readonly string[]): Promise<Array<string | undefined>> {
+    this.#usable(this.#cmd);
+    if (keys.length === 0) return [];
+    const values = await this.#cmd.mget(keys.map((k) => this.#key(k)));
+    return values.map((v) => v ?? undefined);
+  }
+
   async set(key: string, value: string, opts: { ttlMs?: number; nx?: boolean } = {}): Promise<boolean> {
     this.#usable(this.#cmd);
     const k = this.#key(key);

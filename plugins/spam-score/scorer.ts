@@ -25,11 +25,12 @@ export function evidenceSymbols(evidence: readonly Evidence[], overrides: Readon
   return out;
 }
 
-export async function bayesSymbol(store: TokenStore, tokens: readonly string[], cfg: SpamScoreConfig['bayes']): Promise<SymbolScore | undefined> {
+/** `tokens` is called only when the classifier is on and has learned enough to score. */
+export async function bayesSymbol(store: TokenStore, tokens: () => readonly string[], cfg: SpamScoreConfig['bayes']): Promise<SymbolScore | undefined> {
   if (!cfg.enabled) return undefined;
   const totals = await store.totals();
   if (totals.spam < cfg.minLearned || totals.ham < cfg.minLearned) return undefined;
-  const { probability, used } = classify(await store.counts(tokens), totals);
+  const { probability, used } = classify(await store.counts(tokens()), totals);
   if (used === 0) return undefined;
   const pct = Math.round(probability * 100);
   if (probability >= 0.9) return { name: `BAYES_${pct}`, score: cfg.spamScore };
@@ -48,7 +49,7 @@ export async function score(
   self: string,
 ): Promise<Decision> {
   const symbols: SymbolScore[] = [...evidenceSymbols(evidence, cfg.evidenceScores, self), ...rules.evaluate(facts)];
-  const b = await bayesSymbol(store, tokensOf(facts, cfg.bayes.maxTokens), cfg.bayes);
+  const b = await bayesSymbol(store, () => tokensOf(facts, cfg.bayes.maxTokens), cfg.bayes);
   if (b) symbols.push(b);
   return decide(symbols, cfg.thresholds);
 }

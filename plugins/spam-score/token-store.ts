@@ -26,12 +26,12 @@ export class TokenStore {
   }
 
   async counts(tokens: readonly string[]): Promise<Map<string, TokenCount>> {
-    const values = await Promise.all(tokens.map((t) => Promise.all([this.kv.get(this.#key('spam', t)), this.kv.get(this.#key('ham', t))])));
+    // One call for all of them (one MGET on Redis), spam keys then ham keys.
+    const values = await this.kv.getMany([...tokens.map((t) => this.#key('spam', t)), ...tokens.map((t) => this.#key('ham', t))]);
     const out = new Map<string, TokenCount>();
     tokens.forEach((t, i) => {
-      const [s, h] = values[i];
-      const spam = Math.max(0, Number(s ?? 0) || 0);
-      const ham = Math.max(0, Number(h ?? 0) || 0);
+      const spam = Math.max(0, Number(values[i] ?? 0) || 0);
+      const ham = Math.max(0, Number(values[tokens.length + i] ?? 0) || 0);
       if (spam || ham) out.set(t, { spam, ham });
     });
     return out;
