@@ -15,7 +15,14 @@ export class FileLocations {
   /** Real names (relative to the folder) that differ from the canonical one. */
   private readonly odd = new Map<number, string>();
 
-  constructor(private readonly dir: string) {}
+  /** `<dir>/new/` and `<dir>/cur/`: a file's path is one concatenation (asked once per message by FETCH of a whole folder). */
+  private readonly newPrefix: string;
+  private readonly curPrefix: string;
+
+  constructor(private readonly dir: string) {
+    this.newPrefix = path.join(dir, 'new') + path.sep;
+    this.curPrefix = path.join(dir, 'cur') + path.sep;
+  }
 
   /** UIDs whose file is still in new/ (\Recent for the first session that claims them). */
   get newUids(): readonly number[] {
@@ -29,8 +36,13 @@ export class FileLocations {
   path(entry: Readonly<IndexEntry>): string {
     const odd = this.odd.get(entry.uid);
     if (odd !== undefined) return path.join(this.dir, odd);
-    if (this.inNew.has(entry.uid)) return path.join(this.dir, 'new', entry.base);
-    return path.join(this.dir, 'cur', curName(entry.base, entry.info));
+    if (this.inNew.has(entry.uid)) return this.newPrefix + entry.base;
+    return this.curPath(entry);
+  }
+
+  /** Where the file goes when it gets its canonical cur/ name (claimed, flags written). */
+  curPath(entry: Readonly<IndexEntry>): string {
+    return this.curPrefix + curName(entry.base, entry.info);
   }
 
   /** The file as a listing (or our own write) found it. */

@@ -16,6 +16,8 @@ export type FsPort = Pick<
    * bytes read. For callers that read many small heads in bounded slices (prefix-reader.ts).
    */
   readPrefixSync(file: string, buf: Buffer, length: number): number;
+  /** Synchronous rename, for many renames in bounded slices (SELECT's new/ → cur/ moves, folder-state.ts). */
+  renameSync(from: string, to: string): void;
 };
 
 /**
@@ -67,7 +69,7 @@ function readPrefixSync(file: string, buf: Buffer, length: number): number {
 
 export const nodeFs: FsPort = {
   open: fsp.open, readdir: fsp.readdir, stat: fsp.stat, rename: fsp.rename, link: fsp.link, unlink: fsp.unlink,
-  mkdir: fsp.mkdir, rm: fsp.rm, readFile: fsp.readFile, utimes: fsp.utimes, readRange, readPrefixSync,
+  mkdir: fsp.mkdir, rm: fsp.rm, readFile: fsp.readFile, utimes: fsp.utimes, readRange, readPrefixSync, renameSync: fs.renameSync,
 };
 
 /** fsync a directory so a rename or create inside it survives a crash (the file's own fsync does not cover it). */

@@ -208,3 +208,24 @@ test('200 concurrent appends to one folder get 200 distinct UIDs', async (t) => 
   }
   await view.close();
 });
+
+test('\\Recent of many new/ files (renamed in several slices) goes to exactly one view, also across two stores', async (t) => {
+  const { store, root, inbox } = await setup(t);
+  const COUNT = 300; // several rename slices (folder-state.ts RENAME_SLICE)
+  for (let i = 0; i < COUNT; i += 50) await Promise.all(Array.from({ length: 50 }, (_, j) => store.append(ALICE, 'INBOX', msg(i + j))));
+  assert.equal((await fsp.readdir(path.join(inbox, 'new'))).length, COUNT);
+  // A second store on the same Maildir stands for another process claiming at the same time.
+  const other = new MaildirStore({ root, hostname: 'mx.example.test' });
+  t.after(() => other.close());
+  const [a, b] = await Promise.all([store.open(ALICE, 'INBOX'), other.open(ALICE, 'INBOX')]);
+  const recentA = a.uids().filter((u) => a.isRecent(u));
+  const recentB = b.uids().filter((u) => b.isRecent(u));
+  assert.equal(recentA.length + recentB.length, COUNT, 'every message is \\Recent in one view');
+  assert.deepEqual(recentA.filter((u) => recentB.includes(u)), [], 'and in one only');
+  assert.deepEqual(await fsp.readdir(path.join(inbox, 'new')), []);
+  assert.equal((await fsp.readdir(path.join(inbox, 'cur'))).length, COUNT);
+  const third = await store.open(ALICE, 'INBOX');
+  assert.equal(third.uids().filter((u) => third.isRecent(u)).length, 0);
+  assert.match((await streamText(await third.read(COUNT))).toString(), /^Subject: \d+\r\n\r\nbody \d+\r\n$/, 'a moved message is read from cur/');
+  for (const v of [a, b, third]) await v.close();
+});

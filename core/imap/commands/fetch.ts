@@ -7,7 +7,7 @@ import type { Readable } from 'node:stream';
 import type { FolderView, MessageInfo } from '../../store/mail-store.ts';
 import { isMailStoreError } from '../../store/errors.ts';
 import { encode } from '../encoder.ts';
-import { bodyStructure, envelopeText, readHeadSection, readSection, type MessageHead, type MessageStructure } from '../message/index.ts';
+import { bodyStructure, envelopeBytes, readHeadSection, readSection, type MessageHead, type MessageStructure } from '../message/index.ts';
 import { ParseError, type Cursor } from '../parser/cursor.ts';
 import { formatDateTime } from '../parser/date.ts';
 import { parseFetch, type FetchItem } from '../parser/fetch.ts';
@@ -68,6 +68,10 @@ async function fetch(s: ImapSession, c: Cursor, uid: boolean): Promise<Outcome> 
   const markSeen = setsSeen(items) && !view.readOnly;
   const structure = needsStructure(items);
   const headOnly = structure && headersSuffice(items);
+  if (!markSeen && items.every((i) => LINE_ITEMS.has(i.kind))) {
+    const under = await fetchLines(s, uids, items, req.changedSince);
+    return ok(`${uid ? 'UID FETCH' : 'FETCH'} completed${under ? ' (some messages were expunged meanwhile)' : ''}`);
+  }
   let expungedUnder = false;
   for (const u of uids) {
     let info = view.get(u);
@@ -104,6 +108,95 @@ async function fetch(s: ImapSession, c: Cursor, uid: boolean): Promise<Outcome> 
     await sendPieces(s, seq, pieces, u);
   }
   return ok(`${uid ? 'UID FETCH' : 'FETCH'} completed${expungedUnder ? ' (some messages were expunged meanwhile)' : ''}`);
+}
+
+/** Items answered from the index and the cached head alone: what a client lists a folder with. */
+const LINE_ITEMS: ReadonlySet<FetchItem['kind']> = new Set(['UID', 'FLAGS', 'ENVELOPE', 'RFC822.SIZE', 'INTERNALDATE', 'MODSEQ']);
+/** Response bytes handed to the session at a time. */
+const LINE_BATCH = 64 * 1024;
+
+/**
+ * FETCH of LINE_ITEMS only (no \Seen to set, nothing streamed): each response is written straight
+ * into a batch buffer — short text as bytes, the ENVELOPE as the bytes memoised on the cached head —
+ * and a cached head is taken without a promise, so a warm whole-folder FETCH costs little per message.
+ * Returns whether some messages were expunged meanwhile (RFC 2180 §4.1.2).
+ */
+async function fetchLines(s: ImapSession, uids: readonly number[], items: readonly FetchItem[], changedSince: number | undefined): Promise<boolean> {
+  const sel = s.selected!;
+  const view = sel.view;
+  const cache = s.env.cache;
+  const needsHead = items.some((i) => i.kind === 'ENVELOPE');
+  const out = new LineBuffer(LINE_BATCH);
+  let under = false;
+  for (const u of uids) {
+    const info = view.get(u);
+    if (!info) {
+      under = true;
+      continue;
+    }
+    if (changedSince !== undefined && info.modseq <= changedSince) continue;
+    const seq = sel.seqOf(u);
+    if (!seq) continue;
+    let head: MessageHead | undefined;
+    if (needsHead) {
+      head = cache.peekHead(view, u);
+      if (!head) {
+        try {
+          head = await cache.head(view, u);
+        } catch (err) {
+          if (!isMailStoreError(err, 'EXPUNGEISSUE') && !isMailStoreError(err, 'NONEXISTENT')) throw err;
+          under = true;
+          continue;
+        }
+      }
+    }
+    out.text(`* ${seq} FETCH (`);
+    for (let i = 0; i < items.length; i++) {
+      if (i) out.text(' ');
+      const item = items[i];
+      if (item.kind === 'ENVELOPE') out.bytes(envelopeBytes(head!));
+      else out.text(textItem(view, item, info));
+    }
+    out.text(')\r\n');
+    if (out.length >= LINE_BATCH) {
+      await s.send(out.take());
+      if (s.closed) return under; // the client went away: no point building the rest
+    }
+  }
+  if (out.length) await s.send(out.take());
+  return under;
+}
+
+/** A growing byte buffer of whole response lines, handed over (and started afresh) by `take()`. */
+class LineBuffer {
+  #buf: Buffer;
+  #len = 0;
+  constructor(private readonly size: number) {
+    this.#buf = Buffer.allocUnsafe(size + 4096);
+  }
+  get length(): number {
+    return this.#len;
+  }
+  #room(n: number): void {
+    if (this.#len + n <= this.#buf.length) return;
+    const bigger = Buffer.allocUnsafe(Math.max(this.#buf.length * 2, this.#len + n));
+    this.#buf.copy(bigger, 0, 0, this.#len);
+    this.#buf = bigger;
+  }
+  text(t: string): void {
+    this.#room(t.length * 3); // UTF-8 needs at most 3 bytes per UTF-16 unit
+    this.#len += this.#buf.write(t, this.#len, 'utf8');
+  }
+  bytes(b: Buffer): void {
+    this.#room(b.length);
+    this.#len += b.copy(this.#buf, this.#len);
+  }
+  take(): Buffer {
+    const done = this.#buf.subarray(0, this.#len);
+    this.#buf = Buffer.allocUnsafe(this.size + 4096);
+    this.#len = 0;
+    return done;
+  }
 }
 
 /**
@@ -144,16 +237,24 @@ interface Piece {
   readonly body?: { readonly stream: Readable; readonly length: number };
 }
 
+/** The items that are short text from the index alone. */
+function textItem(view: FolderView, item: FetchItem, info: MessageInfo): string {
+  switch (item.kind) {
+    case 'UID': return `UID ${info.uid}`;
+    case 'FLAGS': return `FLAGS ${flagList(info.flags, view.isRecent(info.uid))}`;
+    case 'INTERNALDATE': return `INTERNALDATE "${formatDateTime(info.internalDate)}"`;
+    case 'RFC822.SIZE': return `RFC822.SIZE ${info.size}`;
+    case 'MODSEQ': return `MODSEQ (${info.modseq})`;
+    default: throw new Error(`FETCH item ${item.kind} is not index text`);
+  }
+}
+
 /** Synchronous for the items that need no I/O (the common FLAGS / ENVELOPE case). */
 function prepareItem(s: ImapSession, item: FetchItem, info: MessageInfo, struct: MessageStructure | MessageHead | undefined): Piece | Promise<Piece> {
   const view = s.selected!.view;
   switch (item.kind) {
-    case 'UID': return { head: `UID ${info.uid}` };
-    case 'FLAGS': return { head: `FLAGS ${flagList(info.flags, view.isRecent(info.uid))}` };
-    case 'INTERNALDATE': return { head: `INTERNALDATE "${formatDateTime(info.internalDate)}"` };
-    case 'RFC822.SIZE': return { head: `RFC822.SIZE ${info.size}` };
-    case 'MODSEQ': return { head: `MODSEQ (${info.modseq})` };
-    case 'ENVELOPE': return { head: envelopeText(struct!) };
+    case 'UID': case 'FLAGS': case 'INTERNALDATE': case 'RFC822.SIZE': case 'MODSEQ': return { head: textItem(view, item, info) };
+    case 'ENVELOPE': return { head: envelopeBytes(struct!) };
     case 'BODY': return { head: Buffer.concat([Buffer.from('BODY '), encode(bodyStructure(full(struct), false))]) };
     case 'BODYSTRUCTURE': return { head: Buffer.concat([Buffer.from('BODYSTRUCTURE '), encode(bodyStructure(full(struct), true))]) };
     case 'RFC822': return whole(s, 'RFC822 ', info);

@@ -18,8 +18,9 @@ type Token =
 
 const SPECIALS = '<>@,;:';
 /** Characters that end an atom-like run: white space, `"`, `(`, `[` and the specials. */
-const ATOM_STOPS = new Set([...' \t\r\n"(<>@,;:['].map((c) => c.charCodeAt(0)));
-const isAtomStop = (c: number): boolean => ATOM_STOPS.has(c);
+const ATOM_STOPS = new Uint8Array(128);
+for (const c of ' \t\r\n"(<>@,;:[') ATOM_STOPS[c.charCodeAt(0)] = 1;
+const isAtomStop = (c: number): boolean => c < 128 && ATOM_STOPS[c] === 1;
 const MAX_TOKENS = 10_000;
 
 function tokenize(s: string): Token[] {

@@ -10,7 +10,7 @@ import { parseStructure, type MimePart } from './structure.ts';
 export interface ParsedMessage {
   readonly size: number;
   readonly root: MimePart;
-  readonly memo: { envelope?: ImapValue; envelopeText?: string };
+  readonly memo: { envelope?: ImapValue; envelopeBytes?: Buffer };
 }
 
 export function cacheKey(view: FolderView, uid: number): string {
@@ -50,6 +50,68 @@ export class Lru<V> {
   }
   get size(): number {
     return this.map.size;
+  }
+}
+
+/**
+ * An LRU of per-message entries grouped by folder: one Map per folder keyed by the UID number, so a
+ * lookup builds no string key, and recency is kept per folder (a hit moves nothing inside it). When
+ * full, the least recently used folder loses its entries in the order they were added — for the
+ * usual reader, a whole-folder FETCH, the order they are asked in.
+ */
+export class FolderLru<V> {
+  readonly #folders = new Map<string, Map<number, V>>();
+  #newest: string | undefined;
+  #size = 0;
+  constructor(readonly maxEntries: number) {}
+
+  #touch(folder: string): Map<number, V> | undefined {
+    const m = this.#folders.get(folder);
+    if (m && this.#newest !== folder) {
+      this.#folders.delete(folder);
+      this.#folders.set(folder, m);
+      this.#newest = folder;
+    }
+    return m;
+  }
+
+  get(folder: string, uid: number): V | undefined {
+    return this.#touch(folder)?.get(uid);
+  }
+
+  has(folder: string, uid: number): boolean {
+    return this.#folders.get(folder)?.has(uid) ?? false;
+  }
+
+  set(folder: string, uid: number, v: V): void {
+    let m = this.#touch(folder);
+    if (!m) {
+      m = new Map();
+      this.#folders.set(folder, m);
+      this.#newest = folder;
+    }
+    if (!m.has(uid)) this.#size++;
+    m.set(uid, v);
+    while (this.#size > this.maxEntries) {
+      const oldest = this.#folders.entries().next();
+      if (oldest.done) break;
+      const [name, entries] = oldest.value;
+      const first = entries.keys().next();
+      if (first.done) {
+        this.#folders.delete(name);
+        continue;
+      }
+      entries.delete(first.value);
+      this.#size--;
+      if (!entries.size) {
+        this.#folders.delete(name);
+        if (this.#newest === name) this.#newest = undefined;
+      }
+    }
+  }
+
+  get size(): number {
+    return this.#size;
   }
 }
 

@@ -91,7 +91,18 @@ test('the fast header parser equals header.ts on every field it keeps', () => {
     const block = msg.subarray(0, end < 0 ? msg.length : end);
     assert.deepEqual(parseHeaderFast(block, keep), parseHeader(block, keep), name);
     assert.deepEqual(parseHeaderFast(block, () => true), parseHeader(block), `${name}, every field`);
+    // With the initials of the kept names, other fields are skipped undecoded: the same result.
+    const envelopeOnly = (n: string): boolean => ENVELOPE_FIELDS.has(n);
+    const initials = new Set([...ENVELOPE_FIELDS].map((n) => n.charCodeAt(0)));
+    assert.deepEqual(parseHeaderFast(block, envelopeOnly, initials), parseHeader(block, envelopeOnly), `${name}, skipped by initial`);
   }
+  // Names in any case, with white space before the colon, unknown fields starting with a kept
+  // initial, and a non-letter first byte all take the decoding path.
+  const tricky = Buffer.from('SUBJECT : a\r\nSubjectX: no\r\nX-To: no\r\n\fTo: odd\r\nfROM: <x@y>\r\nReceived: r\r\n to: folded\r\nDate: d\r\n\r\n');
+  const envelopeOnly = (n: string): boolean => ENVELOPE_FIELDS.has(n);
+  const initials = new Set([...ENVELOPE_FIELDS].map((n) => n.charCodeAt(0)));
+  assert.deepEqual(parseHeaderFast(tricky, envelopeOnly, initials), parseHeader(tricky, envelopeOnly));
+  assert.deepEqual(parseHeaderFast(tricky, envelopeOnly, initials).map(([n]) => n), ['subject', 'to', 'from', 'date']);
 });
 
 test('the ENVELOPE wire text written directly equals the encoded ENVELOPE value', async () => {

@@ -20,7 +20,7 @@ export interface MessageHead {
   /** The ENVELOPE header fields (ENVELOPE_FIELDS), raw and unfolded, in order. */
   readonly fields: readonly HeaderField[];
   /** Derived values, computed once per cached entry (shared with the full structure when derived from it). */
-  readonly memo: { envelope?: ImapValue; envelopeText?: string };
+  readonly memo: { envelope?: ImapValue; envelopeBytes?: Buffer };
 }
 
 const LF = 10;
@@ -51,8 +51,10 @@ export function headerEnd(buf: Uint8Array, length: number): number {
  * The fields `keep` selects from a header block, equal to `parseHeader(block, keep)` but without
  * decoding or splitting the fields it drops. Text decoding is decided over the whole block, as
  * header.ts does: UTF-8 when valid (or when the block really contains U+FFFD), else Latin-1.
+ * `initials`, when given, holds the lower-case first letter of every name `keep` accepts: a field
+ * starting with any other ASCII letter is skipped without decoding its name.
  */
-export function parseHeaderFast(block: Buffer, keep: (name: string) => boolean): HeaderField[] {
+export function parseHeaderFast(block: Buffer, keep: (name: string) => boolean, initials?: ReadonlySet<number>): HeaderField[] {
   const enc: BufferEncoding = isUtf8(block) ? 'utf8' : 'latin1';
   // Invalid UTF-8 that also carries a real U+FFFD is decoded as UTF-8 with replacements by header.ts:
   // rare enough to leave to it.
@@ -61,10 +63,6 @@ export function parseHeaderFast(block: Buffer, keep: (name: string) => boolean):
   const len = block.length;
   let name: string | undefined;
   let value = '';
-  const flush = (): void => {
-    if (name !== undefined) out.push([name, value.trim()]);
-    name = undefined;
-  };
   let pos = 0;
   for (;;) {
     const nl = block.indexOf(LF, pos);
@@ -77,8 +75,11 @@ export function parseHeaderFast(block: Buffer, keep: (name: string) => boolean):
       // RFC 5322 §2.2.3 unfolding: the continuation joins the field, its CRLF removed.
       if (name !== undefined) value += block.toString(enc, pos, end);
     } else {
-      flush();
-      const colon = block.indexOf(COLON, pos);
+      if (name !== undefined) out.push([name, value.trim()]);
+      name = undefined;
+      const letter = first | 0x20; // ASCII lower case
+      const skip = initials !== undefined && letter >= 0x61 && letter <= 0x7a && !initials.has(letter);
+      const colon = skip ? -1 : block.indexOf(COLON, pos);
       if (colon > pos && colon < end) {
         const n = block.toString(enc, pos, colon).trim().toLowerCase();
         if (n !== '' && !/\s/.test(n) && keep(n)) {
@@ -90,12 +91,13 @@ export function parseHeaderFast(block: Buffer, keep: (name: string) => boolean):
     if (nl < 0) break;
     pos = nl + 1;
   }
-  flush();
+  if (name !== undefined) out.push([name, value.trim()]);
   return out;
 }
 
 const REPLACEMENT = Buffer.from('\uFFFD');
 const keepEnvelope = (n: string): boolean => ENVELOPE_FIELDS.has(n);
+const ENVELOPE_INITIALS: ReadonlySet<number> = new Set([...ENVELOPE_FIELDS].map((n) => n.charCodeAt(0)));
 
 /**
  * The head of a message from its first bytes: `buf[0, length)` is the start of the file, `size` its
@@ -110,7 +112,7 @@ export function headFromPrefix(buf: Buffer, length: number, size: number): Messa
   }
   // The full parser keeps at most MAX_HEADER_BYTES of header for its fields: the same block here.
   const block = buf.subarray(0, Math.min(bodyStart, MAX_HEADER_BYTES, length));
-  return { size, bodyStart, fields: parseHeaderFast(block, keepEnvelope), memo: {} };
+  return { size, bodyStart, fields: parseHeaderFast(block, keepEnvelope, ENVELOPE_INITIALS), memo: {} };
 }
 
 /** The head carried by a fully parsed structure (sharing its memo, so the ENVELOPE is built once). */

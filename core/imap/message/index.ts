@@ -7,7 +7,7 @@ import type { Readable } from 'node:stream';
 import type { FolderView } from '../../store/mail-store.ts';
 import type { ImapValue, SectionSpec, Partial, SearchKey } from '../types.ts';
 import { bodyStructureOf } from './body-structure.ts';
-import { cacheKey, Lru, parseFromView } from './cache.ts';
+import { cacheKey, FolderLru, Lru, parseFromView } from './cache.ts';
 import { envelopeOf, envelopeTextOf } from './envelope.ts';
 import { headFromPrefix, headOfStructure, type MessageHead } from './head.ts';
 import { runSearch } from './search.ts';
@@ -27,7 +27,7 @@ export interface MessageStructure {
   /** The message entity: kept header fields, content type, part tree with offsets and line counts. */
   readonly root: MimePart;
   /** Values derived from the structure, computed once per cached entry. */
-  readonly memo: { envelope?: ImapValue; envelopeText?: string };
+  readonly memo: { envelope?: ImapValue; envelopeBytes?: Buffer };
 }
 
 /** One message of a head batch: its cache key and stored size (RFC822.SIZE). */
@@ -58,7 +58,10 @@ export class StructureCache {
   private readonly lru: Lru<MessageStructure>;
   private readonly inflight = new Map<string, Promise<MessageStructure>>();
   /** Header-only summaries (FETCH FLAGS ENVELOPE, BODY[HEADER]): no body parse behind them. */
-  private readonly heads: Lru<MessageHead>;
+  private readonly heads: FolderLru<MessageHead>;
+  /** Per view: its folder key in `heads` (user, folder, UIDVALIDITY), and whether its summary file is loaded. */
+  private readonly viewKeys = new WeakMap<FolderView, string>();
+  private readonly loadedViews = new WeakSet<FolderView>();
   /** Running head reads: each message's key → the batch that reads it. */
   private readonly headsInflight = new Map<string, Promise<Map<number, MessageHead>>>();
   /** Last UID asked for per view id (bounded like the entries), to spot sequential readers. */
@@ -74,7 +77,7 @@ export class StructureCache {
    */
   constructor(opts?: { maxEntries?: number; dir?: string }) {
     this.lru = new Lru(Math.max(1, opts?.maxEntries ?? 20_000));
-    this.heads = new Lru(Math.max(1, opts?.maxEntries ?? 20_000));
+    this.heads = new FolderLru(Math.max(1, opts?.maxEntries ?? 20_000));
     this.lastUid = new Lru(1024);
     this.lastHead = new Lru(1024);
     this.summary = opts?.dir === undefined ? undefined : new SummaryFiles(opts.dir);
@@ -82,7 +85,7 @@ export class StructureCache {
 
   get(view: FolderView, uid: number): Promise<MessageStructure> {
     const summary = this.summary;
-    if (summary && !summary.isLoaded(view)) {
+    if (summary && !this.summaryLoaded(summary, view)) {
       return this.loadSummary(summary, view).then(() => this.get(view, uid));
     }
     const last = this.lastUid.get(view.id);
@@ -102,14 +105,15 @@ export class StructureCache {
    */
   head(view: FolderView, uid: number): Promise<MessageHead> {
     const summary = this.summary;
-    if (summary && !summary.isLoaded(view)) return this.loadSummary(summary, view).then(() => this.head(view, uid));
-    const key = cacheKey(view, uid);
-    const hit = this.heads.get(key);
+    if (summary && !this.summaryLoaded(summary, view)) return this.loadSummary(summary, view).then(() => this.head(view, uid));
+    const fk = this.folderKey(view);
+    const hit = this.heads.get(fk, uid);
     if (hit) return Promise.resolve(hit); // warm, or read by the batch of an earlier request
+    const key = cacheKey(view, uid);
     const full = this.lru.get(key);
     if (full) {
       const h = headOfStructure(full);
-      this.heads.set(key, h);
+      this.heads.set(fk, uid, h);
       return Promise.resolve(h);
     }
     const fromBatch = (m: Map<number, MessageHead>): MessageHead | Promise<MessageHead> => m.get(uid) ?? this.headFromFull(view, uid, key);
@@ -124,7 +128,7 @@ export class StructureCache {
     if (view.readPrefixes && last !== undefined && uid > last && uid - last <= SEQUENTIAL_GAP) {
       for (const m of view.messages({ from: uid + 1, limit: HEAD_BATCH - 1 })) {
         const k = cacheKey(view, m.uid);
-        if (!this.heads.has(k) && !this.lru.has(k) && !this.headsInflight.has(k) && !this.inflight.has(k)) batch.push({ uid: m.uid, key: k, size: m.size });
+        if (!this.heads.has(fk, m.uid) && !this.lru.has(k) && !this.headsInflight.has(k) && !this.inflight.has(k)) batch.push({ uid: m.uid, key: k, size: m.size });
       }
     }
     this.lastHead.set(view.id, batch[batch.length - 1]?.uid ?? uid);
@@ -144,6 +148,7 @@ export class StructureCache {
     const read = view.readPrefixes?.bind(view);
     if (!read) return out;
     const byUid = new Map(batch.map((e) => [e.uid, e]));
+    const fk = this.folderKey(view);
     let want = batch.filter((e) => e.size >= 0).map((e) => e.uid);
     for (const length of [HEAD_READ, MAX_HEADER_BYTES]) {
       const again: number[] = [];
@@ -153,7 +158,7 @@ export class StructureCache {
         const h = headFromPrefix(bytes, bytes.length, e.size);
         if (h) {
           out.set(u, h);
-          this.heads.set(e.key, h);
+          this.heads.set(fk, u, h);
         } else if (bytes.length === length) again.push(u);
       });
       if (again.length === 0) break;
@@ -166,15 +171,41 @@ export class StructureCache {
   /** A head the prefix could not give (header beyond MAX_HEADER_BYTES, store without readPrefixes, or a read error the full read reports). */
   private async headFromFull(view: FolderView, uid: number, key: string): Promise<MessageHead> {
     const h = headOfStructure(await this.load(view, uid, key));
-    this.heads.set(key, h);
+    this.heads.set(this.folderKey(view), uid, h);
     return h;
+  }
+
+  /**
+   * A cached head without a promise, or undefined (not cached, or the folder's summary file not
+   * loaded yet: then `head()`): a warm whole-folder FETCH asks for thousands in a row.
+   */
+  peekHead(view: FolderView, uid: number): MessageHead | undefined {
+    const summary = this.summary;
+    if (summary && !this.summaryLoaded(summary, view)) return undefined;
+    return this.heads.get(this.folderKey(view), uid);
+  }
+
+  private folderKey(view: FolderView): string {
+    let k = this.viewKeys.get(view);
+    if (k === undefined) {
+      k = `${view.user}\u0000${view.folder}\u0000${view.uidValidity}`;
+      this.viewKeys.set(view, k);
+    }
+    return k;
+  }
+
+  private summaryLoaded(summary: SummaryFiles, view: FolderView): boolean {
+    if (this.loadedViews.has(view)) return true;
+    if (!summary.isLoaded(view)) return false;
+    this.loadedViews.add(view);
+    return true;
   }
 
   private loadSummary(summary: SummaryFiles, view: FolderView): Promise<void> {
     return summary.load(
       view,
       (u, parsed) => this.lru.set(cacheKey(view, u), parsed),
-      (u, head) => this.heads.set(cacheKey(view, u), head),
+      (u, head) => this.heads.set(this.folderKey(view), u, head),
     );
   }
 
@@ -230,11 +261,12 @@ export function envelope(s: MessageStructure | MessageHead): ImapValue {
 }
 
 /**
- * `ENVELOPE (…)` as sent, built once per cached entry: a folder's ENVELOPEs are fetched again and
- * again by every client. The value itself is not kept (less to hold and to collect).
+ * `ENVELOPE (…)` as sent, encoded once per cached entry: a folder's ENVELOPEs are fetched again and
+ * again by every client, and bytes go into the response batch with a copy (no string to encode per
+ * FETCH). The value itself is not kept (less to hold and to collect).
  */
-export function envelopeText(s: MessageStructure | MessageHead): string {
-  return (s.memo.envelopeText ??= envelopeTextOf('root' in s ? s.root.fields : s.fields));
+export function envelopeBytes(s: MessageStructure | MessageHead): Buffer {
+  return (s.memo.envelopeBytes ??= Buffer.from(envelopeTextOf('root' in s ? s.root.fields : s.fields), 'utf8'));
 }
 
 /** BODY (extensible false) / BODYSTRUCTURE (true), RFC 3501 §7.4.2. */
