@@ -51,6 +51,8 @@ export interface DnsOptions {
 /** What createResolver returns: the resolver plus its cache, for stats and tests. */
 export interface CachingResolver extends DnsResolver {
   readonly cache: { readonly size: number; readonly hits: number; readonly misses: number; clear(): void };
+  /** Cancels lookups in flight (they fail with ECANCELLED); for the server's stop. */
+  close(): void;
 }
 
 interface Answer {
@@ -157,5 +159,6 @@ export function createResolver(opts: DnsOptions = {}): CachingResolver {
       },
       clear: () => cache.clear(),
     },
+    close: () => r.cancel(),
   };
 }

@@ -2,7 +2,7 @@ import { mkdir } from 'node:fs/promises';
 import { systemClock, type Clock } from './clock.ts';
 import { ConfigError } from './config/errors.ts';
 import { loadConfig, type LoadedConfig, type LoadOptions } from './config/load.ts';
-import { createResolver, type DnsResolver } from './dns.ts';
+import { createResolver, type CachingResolver, type DnsResolver } from './dns.ts';
 import type { KeyValueStore } from './kv/kv.ts';
 import { MemoryKv } from './kv/memory.ts';
 import { RedisKv } from './kv/redis.ts';
@@ -45,6 +45,8 @@ export class PochtaServer {
   readonly metrics = new Metrics();
   readonly clock: Clock;
   readonly dns: DnsResolver;
+  /** The resolver this server created (not one passed in): its sockets close on stop. */
+  readonly #ownDns?: CachingResolver;
   readonly kv: KeyValueStore;
   #loaded: LoadedConfig;
   #runtime?: Runtime;
@@ -69,7 +71,8 @@ export class PochtaServer {
     const log = opts.log ?? createLogger({ level: cfg.log.level, ...(cfg.log.pretty !== undefined ? { pretty: cfg.log.pretty } : {}) });
     this.log = opts.worker ? log.child({ worker: opts.worker.id }) : log;
     this.clock = opts.clock ?? systemClock;
-    this.dns = opts.dns ?? createResolver({ ...cfg.dns, clock: this.clock });
+    if (opts.dns) this.dns = opts.dns;
+    else this.dns = this.#ownDns = createResolver({ ...cfg.dns, clock: this.clock });
     // Shared state: Redis when configured (several nodes share it), else this process's memory.
     const redis = cfg.kv.redis;
     this.kv = opts.kv ?? (redis ? new RedisKv(redis, this.log.child({ component: 'kv' })) : new MemoryKv(this.clock));
@@ -227,6 +230,7 @@ export class PochtaServer {
     await this.#queue?.stop();
     await this.#runtime?.dispose();
     await this.kv.close();
+    this.#ownDns?.close();
     this.log.info({ event: 'server.stopped' }, 'stopped');
     this.log.flush();
   }
