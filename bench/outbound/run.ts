@@ -284,7 +284,9 @@ plugins:
     mtaSts: { enabled: false }
 `);
   const logFd = fs.openSync(path.join(base, 'pochta.log'), 'a');
-  const child = spawn(process.execPath, [path.join(REPO, 'bin', 'pochta.js'), 'start', '--config', config],
+  // BENCH_NODE_FLAGS: extra node flags for the server (e.g. `--cpu-prof --cpu-prof-dir=/tmp/p`).
+  const nodeFlags = (process.env.BENCH_NODE_FLAGS ?? '').split(' ').filter(Boolean);
+  const child = spawn(process.execPath, [...nodeFlags, path.join(REPO, 'bin', 'pochta.js'), 'start', '--config', config],
     { cwd: REPO, env: { ...process.env, NODE_ENV: 'production' }, detached: true, stdio: ['ignore', logFd, logFd] });
   fs.closeSync(logFd);
   children.push(child);

@@ -3,19 +3,23 @@ import { promisify } from 'node:util';
 
 /**
  * File operations on the delivery path (per message: read the envelope, read the body, remove
- * both), on node:fs's callback API: a FileHandle from node:fs/promises costs about twice the CPU
- * for an open-read-close of a small file (measured: ~75 µs against ~32 µs per file on Node 20).
+ * both). Small files are read and removed with synchronous calls: they were just written, so they
+ * are in the page cache, and each thread-pool round trip costs more main-thread CPU than the system
+ * call itself (a FileHandle from node:fs/promises ~75 µs, fs callbacks ~32 µs, sync a few µs per file
+ * on Node 20 here). Reads above SYNC_READ_MAX go through the thread pool so the event loop is never
+ * held for a large file.
  */
+const SYNC_READ_MAX = 256 * 1024;
 const openFd = promisify(fs.open);
 const readFd = promisify(fs.read);
 const closeFd = promisify(fs.close);
-const unlinkFile = promisify(fs.unlink);
 
 /**
  * Up to `max` bytes from the start of a file, with one read call (no fstat). `whole` is false
  * when the file may be longer (the buffer filled up): the caller reads it another way.
  */
 export async function readHead(file: string, max: number): Promise<{ bytes: Buffer; whole: boolean }> {
+  if (max <= SYNC_READ_MAX) return readHeadSync(file, max);
   const fd = await openFd(file, 'r');
   try {
     const buf = Buffer.allocUnsafe(max);
@@ -30,8 +34,19 @@ export async function readHead(file: string, max: number): Promise<{ bytes: Buff
 /** unlink, quiet when already gone (cheaper than rm({ force }), which lstat()s first). */
 export async function unlinkIfExists(p: string): Promise<void> {
   try {
-    await unlinkFile(p);
+    fs.unlinkSync(p);
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+  }
+}
+
+function readHeadSync(file: string, max: number): { bytes: Buffer; whole: boolean } {
+  const fd = fs.openSync(file, 'r');
+  try {
+    const buf = Buffer.allocUnsafe(max);
+    const bytesRead = fs.readSync(fd, buf, 0, max, 0);
+    return { bytes: buf.subarray(0, bytesRead), whole: bytesRead < max };
+  } finally {
+    fs.closeSync(fd);
   }
 }
