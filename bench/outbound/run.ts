@@ -17,6 +17,7 @@ import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { RemoteQueueAdmin } from '../../core/queue/control-client.ts';
 import { freePort } from '../lib/net.ts';
+import { benchServerYaml } from '../lib/pochta-yaml.ts';
 
 const REPO = path.resolve(import.meta.dirname, '../..');
 const WORK = process.env.BENCH_WORK ?? fs.mkdtempSync(path.join(os.tmpdir(), 'pochta-obench-'));
@@ -259,23 +260,11 @@ async function runPochta(sinkPort: number): Promise<Result> {
   const dataDir = path.join(base, 'data');
   const smtpPort = await freePort();
   const config = path.join(base, 'pochta.yaml');
-  fs.writeFileSync(config, `# Written by bench/outbound/run.ts
-hostname: pochta-obench.localdomain
-dataDir: ${dataDir}
-workers: ${S.pochtaWorkers}
-log: { level: info, pretty: false }
-smtp:
-  listeners:
-    mx: { kind: mx, host: ${LOOPBACK}, port: ${smtpPort} }
-  maxConnectionsPerIp: 1000
-  maxConnections: 5000
-pop3: { listeners: {} }
-imap: { listeners: {} }
-queue:
-  fsync: true
-  # Messages in delivery at once: more than the connections, so one is ready when a connection frees up.
-  concurrency: ${S.concurrency * 2}
-plugins:
+  fs.writeFileSync(config, benchServerYaml({
+    writer: 'bench/outbound/run.ts', hostname: 'pochta-obench.localdomain', dataDir, workers: S.pochtaWorkers, port: smtpPort,
+    // Messages in delivery at once: more than the connections, so one is ready when a connection frees up.
+    queue: [`concurrency: ${S.concurrency * 2}`],
+  }) + `plugins:
   relay-acl: { networks: [127.0.0.0/8] }
   outbound:
     smarthost: { host: ${LOOPBACK}, port: ${sinkPort}, tls: none }

@@ -3,6 +3,7 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
+import { benchServerYaml } from '../lib/pochta-yaml.ts';
 import { queueTraining } from './bayes-training.ts';
 import { ALLOW_ZONE, BLOCK_ZONES } from './zones.ts';
 
@@ -55,24 +56,10 @@ const MESSAGE_PLUGINS = (clamdPort: number): string => `  dkim-verify:
 
 export function pochtaConfig(o: PochtaOpts, dataDir: string, mailRoot: string): string {
   const full = o.variant === 'full';
-  return `# Written by bench/protection/run.ts (${o.variant})
-hostname: pochta-bench.localdomain
-dataDir: ${dataDir}
-workers: 1
-log: { level: info, pretty: false }
-dns:
+  return benchServerYaml({ writer: `bench/protection/run.ts (${o.variant})`, hostname: 'pochta-bench.localdomain', dataDir, workers: 1, port: o.port }) + `dns:
   servers: ['${o.dnsServer}']
   timeoutMs: 5000
   cache: { maxEntries: ${o.dnsCacheEntries} }
-smtp:
-  listeners:
-    mx: { kind: mx, host: 127.0.0.1, port: ${o.port} }
-  maxConnectionsPerIp: 1000
-  maxConnections: 5000
-pop3: { listeners: {} }
-imap: { listeners: {} }
-queue:
-  fsync: true
 plugins:
 ${CORE_PLUGINS}${full ? PROTECTION_PLUGINS : ''}${DELIVERY_PLUGINS}${full ? MESSAGE_PLUGINS(o.clamdPort) : ''}  maildir: { root: ${mailRoot} }
 `;

@@ -21,6 +21,7 @@ import { pochtaVersion } from '../lib/version.ts';
 import { waitQuiet } from '../lib/quiet.ts';
 import { runDriver } from '../lib/main.ts';
 import { appendSection } from '../lib/results.ts';
+import { benchServerYaml } from '../lib/pochta-yaml.ts';
 import { CLK_TCK, cpuTotals, pssBytes, readStat, rssBytes, treeSysTicks, treeTicks, tree } from '../lib/proc.ts';
 
 const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -391,21 +392,7 @@ async function startPochtaServer(port: number, maildirRoot: string): Promise<{ c
   // matter for this path (auth-file holds the one user, local-domains accepts it, maildir
   // delivers with fsync of file and directory), spool fsync on (the default), log level info.
   const dataDir = path.join(WORK, 'pochta-data');
-  const yaml = `# Written by bench/smtp/run.ts
-hostname: pochta-bench.localdomain
-dataDir: ${dataDir}
-workers: ${POCHTA_WORKERS}
-log: { level: info, pretty: false }
-smtp:
-  listeners:
-    mx: { kind: mx, host: ${LOOPBACK}, port: ${port} }
-  maxConnectionsPerIp: 1000
-  maxConnections: 5000
-pop3: { listeners: {} }
-imap: { listeners: {} }
-queue:
-  fsync: true
-plugins:
+  const yaml = benchServerYaml({ writer: 'bench/smtp/run.ts', hostname: 'pochta-bench.localdomain', dataDir, workers: POCHTA_WORKERS, port }) + `plugins:
   auth-file: {}
   local-domains: { domains: [bench.test] }
   maildir: { root: ${maildirRoot} }
