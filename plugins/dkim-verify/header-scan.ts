@@ -8,6 +8,7 @@
  */
 import type { Readable } from 'node:stream';
 import addressparser from 'nodemailer/lib/addressparser';
+import { blankLineEnd } from '../../core/mime/header-end.ts';
 
 /** Fields that mean mailauth must run: a DKIM signature, or an ARC set (RFC 8617 §4.1). */
 const SIGNATURE_FIELDS = new Set(['dkim-signature', 'arc-seal', 'arc-message-signature', 'arc-authentication-results']);
@@ -40,7 +41,8 @@ export function readHeaderBytes(stream: Readable, maxBytes: number): Promise<Buf
     };
     const onData = (data: Buffer | string) => {
       const chunk = Buffer.isBuffer(data) ? data : Buffer.from(data);
-      const end = headerEnd(tail.length ? Buffer.concat([tail, chunk]) : chunk);
+      // Not headerEnd: mailauth reads past a blank line at the very start and takes the fields after it.
+      const end = blankLineEnd(tail.length ? Buffer.concat([tail, chunk]) : chunk);
       if (end >= 0) {
         const inChunk = end - tail.length;
         if (total + inChunk > maxBytes) return finish(undefined);
@@ -64,16 +66,6 @@ export function readHeaderBytes(stream: Readable, maxBytes: number): Promise<Buf
   });
 }
 
-/** Index just past the LF (CR)? LF that ends the header section, or -1. */
-function headerEnd(buf: Buffer): number {
-  let i = buf.indexOf(0x0a);
-  while (i >= 0 && i + 1 < buf.length) {
-    if (buf[i + 1] === 0x0a) return i + 2;
-    if (buf[i + 1] === 0x0d && buf[i + 2] === 0x0a) return i + 3;
-    i = buf.indexOf(0x0a, i + 1);
-  }
-  return -1;
-}
 
 /** Split a header section into fields (mailauth's rules: a line starting with white space continues the previous one). */
 export function splitHeaderFields(header: Buffer): HeaderField[] {

@@ -17,6 +17,7 @@ import libbase64 from 'libbase64';
 import { decode as decodeCharset } from 'libmime/lib/charset.js';
 import libqp from 'libqp';
 import { MailParser } from 'mailparser';
+import { headerEnd } from '../../core/mime/header-end.ts';
 
 /** mailparser's header processing (lower-case name → decoded value(s)), as its 'headers' event gives it. */
 export type ProcessHeaders = (lines: unknown) => Map<string, unknown>;
@@ -25,16 +26,6 @@ export type ProcessHeaders = (lines: unknown) => Map<string, unknown>;
 const FIELD_LINE = /^[\x21-\x39\x3b-\x7e]+:/;
 const MAX_HEADER_BYTES = 64 * 1024;
 
-/** Index of the first byte of the body (after the empty line), or -1. */
-function bodyStart(raw: Buffer): number {
-  let i = raw.indexOf(0x0a);
-  while (i >= 0 && i + 1 < raw.length) {
-    if (raw[i + 1] === 0x0a) return i + 2;
-    if (raw[i + 1] === 0x0d && raw[i + 2] === 0x0a) return i + 3;
-    i = raw.indexOf(0x0a, i + 1);
-  }
-  return -1;
-}
 
 /** Header lines every reader splits the same way: no bare CR, no mbox/HTTP preamble, no line without a name. */
 function strictHeader(head: string): boolean {
@@ -151,7 +142,7 @@ function walk(node: MimeNode, body: Buffer, alternative: boolean, depth: number,
     const boundary = (node as unknown as { _boundary: Buffer | false })._boundary;
     if (!boundary || node.multipart === 'digest') throw new NotSimple();
     for (const { bytes: part, last } of splitParts(body, boundary)) {
-      const start = bodyStart(part);
+      const start = headerEnd(part);
       if (start < 0) throw new NotSimple();
       const child = nodeOf(part.subarray(0, start), node);
       const own = (child as unknown as { _boundary: Buffer | false })._boundary;
@@ -186,7 +177,7 @@ function walk(node: MimeNode, body: Buffer, alternative: boolean, depth: number,
 
 /** Facts of a whole message in memory, or undefined when mailparser must read it. */
 export function lightFacts(raw: Buffer, processHeaders: ProcessHeaders): LightFacts | undefined {
-  const start = bodyStart(raw);
+  const start = headerEnd(raw);
   if (start < 0 || start > MAX_HEADER_BYTES) return undefined;
   const w: Walk = { texts: [], html: false, parts: 0 };
   let root: MimeNode;

@@ -7,6 +7,7 @@
  * decoding, same unfolding: RFC 5322 §2.2.3), so the ENVELOPE of either path is the same.
  */
 import { isUtf8 } from 'node:buffer';
+import { headerEnd } from '../../mime/header-end.ts';
 import type { ImapValue } from '../types.ts';
 import { type HeaderField, parseHeader } from './header.ts';
 import { ENVELOPE_FIELDS, MAX_HEADER_BYTES, type MimePart } from './structure.ts';
@@ -29,23 +30,7 @@ const SP = 32;
 const HT = 9;
 const COLON = 58;
 
-/**
- * Offset just past the blank line that ends the header (RFC 5322 §2.1), or -1 when `buf[0, length)`
- * holds none. A blank line is an empty line ended by LF or CRLF, as structure.ts decides it.
- */
-export function headerEnd(buf: Uint8Array, length: number): number {
-  if (length > 0 && buf[0] === LF) return 1;
-  if (length > 1 && buf[0] === CR && buf[1] === LF) return 2;
-  let i = 0;
-  for (;;) {
-    i = buf.indexOf(LF, i);
-    if (i < 0 || i + 1 >= length) return -1;
-    const next = buf[i + 1];
-    if (next === LF) return i + 2;
-    if (next === CR && i + 2 < length && buf[i + 2] === LF) return i + 3;
-    i++;
-  }
-}
+export { headerEnd };
 
 /**
  * The fields `keep` selects from a header block, equal to `parseHeader(block, keep)` but without
