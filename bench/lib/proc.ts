@@ -1,6 +1,6 @@
 // /proc accounting for benchmarks: CPU ticks and memory of a process tree, machine CPU.
-// Same method as bench/smtp/run.ts (which keeps its own copy): utime+stime+cutime+cstime of
-// every live process in the tree, so reaped children are counted in their parent.
+// Used by every bench: utime+stime+cutime+cstime of every live process in the tree, so reaped
+// children are counted in their parent.
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 
