@@ -1,8 +1,9 @@
 import { definePlugin } from '../../core/plugin.ts';
 import { applyAction } from '../../core/policy/action.ts';
+import { scannerUnavailable, shouldScan, type ScannerGate } from '../../core/policy/external-scanner.ts';
 import { REPLY, withText } from '../../core/smtp/codes.ts';
 import type { SmtpTransaction } from '../../core/smtp/types.ts';
-import { STAGE, tempfail } from '../../core/verdict.ts';
+import { STAGE } from '../../core/verdict.ts';
 import { check, RspamdUnavailable, type RspamdReply } from './client.ts';
 import { RspamdConfig } from './config.ts';
 import { decide, milterEdits, resultHeader, smtpMessage } from './decide.ts';
@@ -26,9 +27,9 @@ export default definePlugin({
     const plugin = ctx.name;
     const target = { socket: cfg.socket, host: cfg.host, port: cfg.port };
 
-    const unavailable = (tx: SmtpTransaction, reason: string) => {
-      tx.evidence.push({ plugin, check: CHECK, result: 'unavailable', reason });
-      return cfg.onUnavailable === 'tempfail' ? tempfail(REPLY.tempLocal) : undefined;
+    const gate: ScannerGate = {
+      plugin, check: CHECK, ownHeaders: cfg.flagHeader ? [cfg.header, FLAG_HEADER] : [cfg.header],
+      maxSize: cfg.maxSize, authenticated: cfg.authenticated, onUnavailable: cfg.onUnavailable,
     };
 
     const headers = (tx: SmtpTransaction, reply: RspamdReply, d: ReturnType<typeof decide>) => {
@@ -46,16 +47,8 @@ export default definePlugin({
     };
 
     hooks.smtp.message.tap(async (tx, msg, t) => {
-      // Copies from outside would claim a scan that did not happen here.
-      tx.removeHeader(cfg.header);
-      if (cfg.flagHeader) tx.removeHeader(FLAG_HEADER);
+      if (!shouldScan(gate, tx, msg.size, t.log)) return undefined;
       const user = tx.session.user;
-      if (user && cfg.authenticated === 'skip') return undefined;
-      if (msg.size > cfg.maxSize) {
-        t.log.info({ event: 'rspamd.too_large', size: msg.size, maxSize: cfg.maxSize }, 'message too large to scan');
-        tx.evidence.push({ plugin, check: CHECK, result: 'unscanned', reason: 'too large' });
-        return undefined;
-      }
       let reply: RspamdReply;
       try {
         reply = await check(target, msg.stream(), msg.size, {
@@ -72,8 +65,7 @@ export default definePlugin({
         }, { connectTimeoutMs: cfg.connectTimeoutMs, timeoutMs: cfg.scanTimeoutMs, signal: t.signal });
       } catch (err) {
         if (!(err instanceof RspamdUnavailable)) throw err;
-        t.log.warn({ event: 'rspamd.unavailable', error: err.message, onUnavailable: cfg.onUnavailable }, 'rspamd unavailable');
-        return unavailable(tx, err.message);
+        return scannerUnavailable(gate, tx, err.message, t.log);
       }
       const d = decide(reply, cfg);
       const finding = {

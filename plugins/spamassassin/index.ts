@@ -1,7 +1,8 @@
 import { definePlugin } from '../../core/plugin.ts';
 import { applyAction } from '../../core/policy/action.ts';
+import { scannerUnavailable, shouldScan, type ScannerGate } from '../../core/policy/external-scanner.ts';
 import { REPLY, withText } from '../../core/smtp/codes.ts';
-import { reject, STAGE, tempfail } from '../../core/verdict.ts';
+import { reject, STAGE } from '../../core/verdict.ts';
 import { SpamassassinConfig } from './config.ts';
 import { decide, statusHeader } from './decide.ts';
 import { SpamdUnavailable, symbols, type SpamdResult } from './spamd-client.ts';
@@ -24,24 +25,19 @@ export default definePlugin({
     const plugin = ctx.name;
     const target = { socket: cfg.socket, host: cfg.host, port: cfg.port };
 
+    const gate: ScannerGate = {
+      plugin, check: CHECK, ownHeaders: cfg.flagHeader ? [cfg.header, FLAG_HEADER] : [cfg.header],
+      maxSize: cfg.maxSize, authenticated: cfg.authenticated, onUnavailable: cfg.onUnavailable,
+    };
+
     hooks.smtp.message.tap(async (tx, msg, t) => {
-      // Copies from outside would claim a scan that did not happen here.
-      tx.removeHeader(cfg.header);
-      if (cfg.flagHeader) tx.removeHeader(FLAG_HEADER);
-      if (tx.session.user && cfg.authenticated === 'skip') return undefined;
-      if (msg.size > cfg.maxSize) {
-        t.log.info({ event: 'spamassassin.too_large', size: msg.size, maxSize: cfg.maxSize }, 'message too large to scan');
-        tx.evidence.push({ plugin, check: CHECK, result: 'unscanned', reason: 'too large' });
-        return undefined;
-      }
+      if (!shouldScan(gate, tx, msg.size, t.log)) return undefined;
       let r: SpamdResult;
       try {
         r = await symbols(target, msg.stream(), msg.size, { connectTimeoutMs: cfg.connectTimeoutMs, timeoutMs: cfg.scanTimeoutMs, user: cfg.user, signal: t.signal });
       } catch (err) {
         if (!(err instanceof SpamdUnavailable)) throw err;
-        t.log.warn({ event: 'spamassassin.unavailable', error: err.message, onUnavailable: cfg.onUnavailable }, 'spamd unavailable');
-        tx.evidence.push({ plugin, check: CHECK, result: 'unavailable', reason: err.message });
-        return cfg.onUnavailable === 'tempfail' ? tempfail(REPLY.tempLocal) : undefined;
+        return scannerUnavailable(gate, tx, err.message, t.log);
       }
       const d = decide(r, cfg);
       const finding = {
