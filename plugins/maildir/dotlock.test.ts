@@ -1,7 +1,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
-import { mkdtemp, rm, writeFile, access } from 'node:fs/promises';
+import { spawn, spawnSync } from 'node:child_process';
+import { once } from 'node:events';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { mkdtemp, readdir, rm, writeFile, access } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { withDotlock } from './dotlock.ts';
@@ -30,6 +32,50 @@ test('a lock held by a live process (or another host) is waited for, then refuse
     await assert.rejects(withDotlock(nodeFs, lock, { staleMs: 60_000, timeoutMs: 200 }, async () => {}), /locked/);
     await writeFile(lock, `999999 some-other-host\n`);
     await assert.rejects(withDotlock(nodeFs, lock, { staleMs: 60_000, timeoutMs: 200 }, async () => {}), /locked/);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+});
+
+test('a holder killed (kill -9) at any point of taking or releasing locks never leaves one that blocks the next taker', { timeout: 60_000 }, async () => {
+  const dir = await mkdtemp(path.join(os.tmpdir(), 'pochta-dotlock-'));
+  try {
+    const locks = Array.from({ length: 24 }, (_, i) => path.join(dir, `f${i}.lock`));
+    // The child takes and releases every lock in a loop while fsyncs keep the thread pool busy (where
+    // the lock file's write waits under load), and is killed mid-way.
+    const script = `
+      import { withDotlock } from ${JSON.stringify(new URL('./dotlock.ts', import.meta.url).href)};
+      import { nodeFs } from ${JSON.stringify(new URL('./fs-port.ts', import.meta.url).href)};
+      import fsp from 'node:fs/promises';
+      const locks = ${JSON.stringify(locks)};
+      const opts = { staleMs: 600000, timeoutMs: 600000 };
+      let n = 0;
+      for (const lock of locks) (async () => { for (;;) { await withDotlock(nodeFs, lock, opts, async () => { n++; }); } })();
+      for (let i = 0; i < 8; i++) (async () => {
+        const h = await fsp.open(${JSON.stringify(dir)} + '/sync' + i, 'w');
+        for (;;) { await h.write('x'); await h.sync(); }
+      })();
+      const timer = setInterval(() => { if (n > 2000) { process.stdout.write('busy\\n'); clearInterval(timer); } }, 5);
+    `;
+    const child = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const exited = once(child, 'exit');
+    try {
+      await new Promise<void>((resolve, reject) => {
+        const t = setTimeout(() => reject(new Error('the child never got busy')), 30_000);
+        child.stdout.on('data', () => { clearTimeout(t); resolve(); });
+        child.once('exit', () => { clearTimeout(t); reject(new Error('the child exited')); });
+      });
+      await sleep(20 + Math.floor(Math.random() * 30));
+    } finally {
+      child.kill('SIGKILL');
+      await exited;
+    }
+    // Each lock is free or names the dead child: taken at once either way, far below staleMs.
+    const started = Date.now();
+    await Promise.all(locks.map((lock) => withDotlock(nodeFs, lock, { staleMs: 600_000, timeoutMs: 5_000 }, async () => undefined)));
+    assert.ok(Date.now() - started < 5_000);
+    const left = (await readdir(dir)).filter((f) => f.endsWith('.lock'));
+    assert.deepEqual(left, [], 'every lock released');
   } finally {
     await rm(dir, { recursive: true, force: true });
   }

@@ -1,9 +1,17 @@
 /**
  * A lock file shared with other processes on the same Maildir (another Pochta node on shared storage,
  * a second store instance): created with O_EXCL, removed on release. A holder that died leaves it
- * behind; after `staleMs` it is broken. Critical sections are short (index I/O only, never message
- * bodies), so a lock older than that is abandoned, not busy.
+ * behind: on this host a holder whose pid no longer runs is broken at once, any other after `staleMs`.
+ * Critical sections are short (index I/O only, never message bodies), so a lock older than that is
+ * abandoned, not busy.
+ *
+ * The lock appears with its owner already written in it: the owner line goes into a private file first,
+ * which is then hard-linked to the lock name (link(2) fails with EEXIST like O_EXCL). An O_EXCL create
+ * followed by a write left an empty lock whenever the holder was killed in between (that write waits
+ * behind other fsyncs on the thread pool, so the window is milliseconds under load), and an empty lock
+ * names no pid to check, so the restarted server waited `staleMs` for it.
  */
+import { randomBytes } from 'node:crypto';
 import os from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { MailStoreError } from '../../core/store/errors.ts';
@@ -40,20 +48,35 @@ export async function withDotlock<T>(
   }
 }
 
-async function acquire(fs: FsPort, lockPath: string, { staleMs, timeoutMs }: DotlockOptions): Promise<void> {
+async function acquire(fs: FsPort, lockPath: string, options: DotlockOptions): Promise<void> {
+  const mine = `${lockPath}.${process.pid}.${randomBytes(6).toString('hex')}`;
+  try {
+    const handle = await fs.open(mine, 'wx', 0o600);
+    try {
+      await handle.writeFile(`${process.pid} ${os.hostname()}\n`);
+    } finally {
+      await handle.close();
+    }
+  } catch (err) {
+    // The lock lives in the folder directory: its absence means the folder is gone.
+    if (isErrno(err, 'ENOENT')) throw new MailStoreError('NONEXISTENT', 'folder does not exist', { cause: err });
+    throw err;
+  }
+  try {
+    await linkWhenFree(fs, mine, lockPath, options);
+  } finally {
+    await fs.unlink(mine).catch(() => undefined);
+  }
+}
+
+async function linkWhenFree(fs: FsPort, mine: string, lockPath: string, { staleMs, timeoutMs }: DotlockOptions): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   let wait = 2;
   for (;;) {
     try {
-      const handle = await fs.open(lockPath, 'wx', 0o600);
-      try {
-        await handle.writeFile(`${process.pid} ${os.hostname()}\n`);
-      } finally {
-        await handle.close();
-      }
+      await fs.link(mine, lockPath);
       return;
     } catch (err) {
-      // The lock lives in the folder directory: its absence means the folder is gone.
       if (isErrno(err, 'ENOENT')) throw new MailStoreError('NONEXISTENT', 'folder does not exist', { cause: err });
       if (!isErrno(err, 'EEXIST')) throw err;
     }
