@@ -3,10 +3,10 @@ import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
 import { once } from 'node:events';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { mkdtemp, readdir, rm, writeFile, access } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm, stat, writeFile, access } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { withDotlock } from './dotlock.ts';
+import { DotlockOwners, withDotlock } from './dotlock.ts';
 import { nodeFs } from './fs-port.ts';
 
 test('a lock left by a process that died (kill -9) is broken at once, not after staleMs', async () => {
@@ -44,13 +44,15 @@ test('a holder killed (kill -9) at any point of taking or releasing locks never 
     // The child takes and releases every lock in a loop while fsyncs keep the thread pool busy (where
     // the lock file's write waits under load), and is killed mid-way.
     const script = `
-      import { withDotlock } from ${JSON.stringify(new URL('./dotlock.ts', import.meta.url).href)};
+      import { DotlockOwners, withDotlock } from ${JSON.stringify(new URL('./dotlock.ts', import.meta.url).href)};
       import { nodeFs } from ${JSON.stringify(new URL('./fs-port.ts', import.meta.url).href)};
       import fsp from 'node:fs/promises';
       const locks = ${JSON.stringify(locks)};
-      const opts = { staleMs: 600000, timeoutMs: 600000 };
+      // Half the locks keep their owner file between uses (as the store does), half make one per use.
+      const kept = { staleMs: 600000, timeoutMs: 600000, owners: new DotlockOwners() };
+      const perUse = { staleMs: 600000, timeoutMs: 600000 };
       let n = 0;
-      for (const lock of locks) (async () => { for (;;) { await withDotlock(nodeFs, lock, opts, async () => { n++; }); } })();
+      locks.forEach((lock, i) => (async () => { for (;;) { await withDotlock(nodeFs, lock, i % 2 ? kept : perUse, async () => { n++; }); } })());
       for (let i = 0; i < 8; i++) (async () => {
         const h = await fsp.open(${JSON.stringify(dir)} + '/sync' + i, 'w');
         for (;;) { await h.write('x'); await h.sync(); }
@@ -76,6 +78,31 @@ test('a holder killed (kill -9) at any point of taking or releasing locks never 
     assert.ok(Date.now() - started < 5_000);
     const left = (await readdir(dir)).filter((f) => f.endsWith('.lock'));
     assert.deepEqual(left, [], 'every lock released');
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+});
+
+test('with kept owner files, taking and dropping a lock allocates no inode; a dead process\'s owner file is cleared; removeAll cleans up', async () => {
+  const dir = await mkdtemp(path.join(os.tmpdir(), 'pochta-dotlock-'));
+  try {
+    const lock = path.join(dir, 'x.lock');
+    const dead = Number(spawnSync(process.execPath, ['-e', 'process.stdout.write(String(process.pid))']).stdout.toString());
+    const tag = os.hostname().replace(/[^A-Za-z0-9-]/g, '_');
+    await writeFile(`${lock}.${tag}.${dead}`, `${dead} ${os.hostname()}\n`); // left by a kill -9 while not holding
+    const owners = new DotlockOwners();
+    const opts = { staleMs: 60_000, timeoutMs: 2000, owners };
+    const inodes: number[] = [];
+    for (let i = 0; i < 3; i++) {
+      await withDotlock(nodeFs, lock, opts, async () => {
+        inodes.push((await stat(lock)).ino);
+        assert.equal(await readFile(lock, 'utf8'), `${process.pid} ${os.hostname()}\n`, 'the lock names its holder');
+      });
+    }
+    assert.equal(new Set(inodes).size, 1, 'one inode for every use: the owner file, linked and unlinked');
+    assert.deepEqual(await readdir(dir), [`x.lock.${tag}.${process.pid}`], 'the dead owner file removed, the lock released, ours kept');
+    await owners.removeAll(nodeFs);
+    assert.deepEqual(await readdir(dir), []);
   } finally {
     await rm(dir, { recursive: true, force: true });
   }

@@ -25,7 +25,7 @@ import type {
 import { INBOX } from '../../core/store/mail-store.ts';
 import { writeMessage } from './deliver.ts';
 import { DirSyncs } from '../../core/fs/dir-syncs.ts';
-import { DEFAULT_DOTLOCK, type DotlockOptions } from './dotlock.ts';
+import { DEFAULT_DOTLOCK, DotlockOwners, type DotlockOptions } from './dotlock.ts';
 import { DELIMITER, canonicalFolderName, folderDir, isInferior } from './folder-name.ts';
 import { FolderCache, type Mailbox } from './folder-cache.ts';
 import { type FolderHost, FolderState, type NewFile } from './folder-state.ts';
@@ -74,6 +74,8 @@ export class MaildirStore implements MailStore, ViewHost {
   private readonly namer: UniqueNamer;
   private readonly specialUse: Readonly<Record<string, SpecialUse>>;
   private readonly lock: DotlockOptions;
+  /** The lock owner files this store made (dotlock.ts), kept while it runs so locking frees no inodes. */
+  private readonly lockOwners = new DotlockOwners();
   private readonly onListenerError: (err: unknown) => void;
   private readonly emitter = new EventEmitter();
   private readonly folders: FolderCache;
@@ -88,7 +90,7 @@ export class MaildirStore implements MailStore, ViewHost {
     this.root = path.resolve(options.root);
     this.namer = new UniqueNamer(options.hostname);
     this.specialUse = options.specialUse ?? DEFAULT_SPECIAL_USE;
-    this.lock = { ...DEFAULT_DOTLOCK, ...options.lock };
+    this.lock = { ...DEFAULT_DOTLOCK, ...options.lock, owners: this.lockOwners };
     this.onListenerError = options.onListenerError ?? (() => undefined);
     this.emitter.setMaxListeners(0); // one listener per session; thousands are expected
     this.dirSyncs = new DirSyncs(this.fs);
@@ -320,6 +322,7 @@ export class MaildirStore implements MailStore, ViewHost {
     this.emitter.removeAllListeners();
     this.folders.clear();
     this.mailboxes.clear();
+    await this.lockOwners.removeAll(this.fs);
   }
 
   // ---- internals ----
