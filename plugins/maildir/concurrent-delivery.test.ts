@@ -169,6 +169,13 @@ function loggingFs(base: FsPort, log: string[]): FsPort {
       if (typeof value !== 'function') return value;
       const fn = value as (...a: unknown[]) => Promise<unknown>;
       if (prop === 'rename') return (from: string, to: string) => timed(`rename ${to}`, () => fn.call(target, from, to));
+      if (prop === 'renameSync') {
+        return (from: string, to: string) => {
+          log.push(`start rename ${to}`);
+          void fn.call(target, from, to);
+          log.push(`end rename ${to}`);
+        };
+      }
       if (prop !== 'open') return fn.bind(target);
       return async (...args: unknown[]) => {
         const file = String(args[0]);

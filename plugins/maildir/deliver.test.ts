@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
+import { readdirSync } from 'node:fs';
 import fsp from 'node:fs/promises';
 import path from 'node:path';
 import { test } from 'node:test';
@@ -50,31 +51,57 @@ test('a 5 MB body is streamed in bounded chunks and arrives intact', async (t) =
   assert.ok(writes.every((w) => (w.bytes ?? Infinity) <= CHUNK_SIZE));
 });
 
-test('the file is fsynced in tmp/, then renamed into new/, then new/ is fsynced', async (t) => {
+for (const kind of ['small in-memory (one write)', 'streamed from a file'] as const) {
+  test(`the file is fsynced in tmp/, then renamed into new/, then new/ is fsynced: ${kind}`, async (t) => {
+    const root = await tempRoot(t);
+    const dir = await maildir(root);
+    const spool = path.join(root, 'spool.eml');
+    await fsp.writeFile(spool, 'hello\r\n');
+    const { fs, calls } = recordingFs();
+    let newAtRename: string[] | undefined;
+    const watching: typeof fs = new Proxy(fs, {
+      get(target, prop) {
+        if (prop === 'rename') {
+          return async (from: string, to: string) => {
+            newAtRename = await fsp.readdir(path.join(dir, 'new'));
+            return target.rename(from, to);
+          };
+        }
+        if (prop === 'renameSync') {
+          return (from: string, to: string) => {
+            newAtRename = readdirSync(path.join(dir, 'new'));
+            target.renameSync(from, to);
+          };
+        }
+        return Reflect.get(target, prop, target);
+      },
+    });
+    const small = kind.startsWith('small');
+
+    const out = await deliver(watching, new UniqueNamer('h'), small ? Buffer.from('hello\r\n') : { path: spool }, { dir });
+
+    const ops = calls.map((c) => `${c.op} ${path.relative(dir, c.path)}`);
+    const tmpName = path.join('tmp', out.filename.replace(/,S=\d+$/, ''));
+    const at = (s: string): number => ops.indexOf(s);
+    const synced = at(small ? `fsyncFd ${tmpName}` : `handle.sync ${tmpName}`);
+    const renamed = at(`rename ${tmpName}`);
+    assert.ok(synced >= 0 && renamed >= 0, ops.join('\n'));
+    if (small) assert.ok(at(`closeFd ${tmpName}`) < renamed, 'closed before the rename');
+    assert.ok(synced < renamed);
+    assert.ok(renamed < ops.lastIndexOf('handle.sync new'));
+    assert.deepEqual(newAtRename, [], 'nothing is visible in new/ before the complete file is renamed there');
+    assert.deepEqual(await fsp.readdir(path.join(dir, 'new')), [out.filename]);
+    assert.equal(await fsp.readFile(path.join(dir, 'new', out.filename), 'utf8'), 'hello\r\n');
+  });
+}
+
+test('a small in-memory delivery whose fsync fails leaves nothing behind and reports the error', async (t) => {
   const root = await tempRoot(t);
   const dir = await maildir(root);
-  const { fs, calls } = recordingFs();
-  let newAtRename: string[] | undefined;
-  const watching: typeof fs = new Proxy(fs, {
-    get(target, prop) {
-      if (prop !== 'rename') return Reflect.get(target, prop, target);
-      return async (from: string, to: string) => {
-        newAtRename = await fsp.readdir(path.join(dir, 'new'));
-        return target.rename(from, to);
-      };
-    },
-  });
-
-  const out = await deliver(watching, new UniqueNamer('h'), Buffer.from('hello\r\n'), { dir });
-
-  const ops = calls.map((c) => `${c.op} ${path.relative(dir, c.path)}`);
-  const tmpName = path.join('tmp', out.filename.replace(/,S=\d+$/, ''));
-  const at = (s: string): number => ops.indexOf(s);
-  assert.ok(at(`handle.sync ${tmpName}`) >= 0, ops.join('\n'));
-  assert.ok(at(`handle.sync ${tmpName}`) < at(`rename ${tmpName}`));
-  assert.ok(at(`rename ${tmpName}`) < ops.lastIndexOf('handle.sync new'));
-  assert.deepEqual(newAtRename, [], 'nothing is visible in new/ before the complete file is renamed there');
-  assert.deepEqual(await fsp.readdir(path.join(dir, 'new')), [out.filename]);
+  const failing = { ...nodeFs, fsyncFd: async () => { throw Object.assign(new Error('EIO: disk gone'), { code: 'EIO' }); } };
+  await assert.rejects(deliver(failing, new UniqueNamer('h'), Buffer.from('x\r\n'), { dir }), /EIO/);
+  assert.deepEqual(await fsp.readdir(path.join(dir, 'tmp')), []);
+  assert.deepEqual(await fsp.readdir(path.join(dir, 'new')), []);
 });
 
 test('200 parallel deliveries get 200 unique names and intact bodies', async (t) => {

@@ -13,6 +13,11 @@ import { type FsPort, syncDir } from './fs-port.ts';
 import type { UniqueNamer } from './unique-name.ts';
 
 export const CHUNK_SIZE = 64 * 1024;
+/**
+ * In-memory messages up to this size are written in one write through fs callbacks (no FileHandle, no
+ * chunk reader); a larger one, or one from a file or a stream, in CHUNK_SIZE steps.
+ */
+export const SYNC_WRITE_MAX = 256 * 1024;
 
 export interface DeliverTarget {
   /** The folder directory (the one holding cur/ new/ tmp/). */
@@ -61,6 +66,9 @@ export async function writeMessage(
   const tmp = path.join(target.dir, 'tmp', name);
   const info = target.info ?? '';
   const subdir = info === '' ? 'new' : 'cur';
+  if (source instanceof Uint8Array && source.byteLength <= SYNC_WRITE_MAX) {
+    return writeSmall(fs, { name, tmp, info, subdir }, source, target);
+  }
   const reader = chunkReader(fs, source);
   const [opened, first] = await Promise.allSettled([fs.open(tmp, 'wx', 0o600), reader.next()]);
   if (opened.status === 'rejected') {
@@ -93,6 +101,32 @@ export async function writeMessage(
     throw err;
   }
   return { base, filename, subdir, size, internalDate: target.internalDate ?? new Date() };
+}
+
+/** writeMessage for a small in-memory message: the same steps with the cheapest calls. */
+async function writeSmall(
+  fs: FsPort,
+  file: { readonly name: string; readonly tmp: string; readonly info: string; readonly subdir: 'new' | 'cur' },
+  bytes: Uint8Array,
+  target: DeliverTarget,
+): Promise<Delivered> {
+  const { name, tmp, info, subdir } = file;
+  const fd = await fs.createFile(tmp, bytes, 0o600);
+  const base = `${name},S=${bytes.byteLength}`;
+  const filename = subdir === 'new' ? base : curName(base, info);
+  try {
+    try {
+      await fs.fsyncFd(tmp, fd);
+    } finally {
+      await fs.closeFd(tmp, fd);
+    }
+    if (target.internalDate) await fs.utimes(tmp, target.internalDate, target.internalDate);
+    await fs.rename(tmp, path.join(target.dir, subdir, filename));
+  } catch (err) {
+    await fs.unlink(tmp).catch(() => undefined);
+    throw err;
+  }
+  return { base, filename, subdir, size: bytes.byteLength, internalDate: target.internalDate ?? new Date() };
 }
 
 /** A source's bytes in order, one chunk per next() (undefined at the end); close() may be called any time, twice. */
