@@ -33,14 +33,25 @@ export class SpillSink extends Writable {
   }
 
   override _writev(chunks: Array<{ chunk: Buffer }>, cb: (err?: Error | null) => void): void {
-    const bufs = chunks.map((c) => c.chunk);
-    const incoming = bufs.reduce((n, b) => n + b.length, 0);
+    const pending = this.add(...chunks.map((c) => c.chunk));
+    if (pending) pending.then(() => cb(), cb);
+    else cb();
+  }
+
+  /**
+   * Takes bytes without the Writable machinery (the SMTP service feeds DATA straight in): undefined
+   * when they were kept in memory, else the file write to wait for before adding more. Use either
+   * this or the stream interface on one sink, not both.
+   */
+  add(...bufs: Buffer[]): Promise<void> | undefined {
+    let incoming = 0;
+    for (const b of bufs) incoming += b.length;
     if (!this.#opened && this.#size + incoming <= this.threshold) {
       this.#chunks.push(...bufs);
       this.#size += incoming;
-      return cb();
+      return undefined;
     }
-    this.#toFile(bufs).then(() => cb(), cb);
+    return this.#toFile(bufs);
   }
 
   async #toFile(bufs: Buffer[]): Promise<void> {

@@ -41,12 +41,22 @@ export class DataGuard extends Transform {
   }
 
   override _transform(chunk: Buffer, _enc: BufferEncoding, cb: TransformCallback): void {
+    const out = this.accept(chunk);
+    cb(null, out);
+  }
+
+  /**
+   * One chunk of DATA through the checks: the bytes to store (undefined when nothing is to be stored:
+   * past the size limit). The same as writing it to the stream, without the stream machinery (the SMTP
+   * service feeds chunks straight in: core/smtp/receive-data.ts).
+   */
+  accept(chunk: Buffer): Buffer | undefined {
     this.bytesIn += chunk.length;
     this.#opts.onBytes?.(chunk.length);
     if (!this.#opts.normalize) {
       this.#scan(chunk);
       // Bytes pass as they came, a trailing CR included.
-      return this.#emit(chunk, cb);
+      return this.#emit(chunk);
     }
     const out: number[] = [];
     let start = 0;
@@ -79,7 +89,7 @@ export class DataGuard extends Transform {
       }
     }
     if (this.#lineLen > this.longestLine) this.longestLine = this.#lineLen;
-    this.#emit(Buffer.from(out), cb);
+    return this.#emit(Buffer.from(out));
   }
 
   /**
@@ -122,22 +132,25 @@ export class DataGuard extends Transform {
     this.#lineLen = 0;
   }
 
-  #emit(data: Buffer, cb: TransformCallback): void {
+  #emit(data: Buffer): Buffer | undefined {
     if (this.oversized || this.bytesOut + data.length > this.#opts.maxBytes) {
       this.oversized = true;
-      return cb();
+      return undefined;
     }
     this.bytesOut += data.length;
-    cb(null, data);
+    return data;
   }
 
   override _flush(cb: TransformCallback): void {
-    if (this.#pendingCR) {
-      // A CR at the very end of the body (before the terminator's CRLF was stripped) is bare.
-      this.bareLineEndings++;
-      this.#pendingCR = false;
-      if (this.#opts.normalize) return this.#emit(Buffer.from([CR, LF]), cb);
-    }
-    cb();
+    cb(null, this.finish());
+  }
+
+  /** The end of DATA: whatever a held-back CR still owes (see accept). */
+  finish(): Buffer | undefined {
+    if (!this.#pendingCR) return undefined;
+    // A CR at the very end of the body (before the terminator's CRLF was stripped) is bare.
+    this.bareLineEndings++;
+    this.#pendingCR = false;
+    return this.#opts.normalize ? this.#emit(Buffer.from([CR, LF])) : undefined;
   }
 }

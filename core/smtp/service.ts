@@ -1,6 +1,5 @@
 import { once } from 'node:events';
 import type { AddressInfo } from 'node:net';
-import { pipeline } from 'node:stream/promises';
 import { SMTPServer, type SMTPServerAuthentication, type SMTPServerDataStream, type SMTPServerOptions, type SMTPServerSession } from 'smtp-server';
 import type { SMTPConnection } from 'smtp-server/lib/smtp-connection.js';
 import type { RootConfig, ListenerConfig } from '../config/schema.ts';
@@ -21,6 +20,7 @@ import { REPLY, replyText, withText } from './codes.ts';
 import { smtpError } from './errors.ts';
 import { toMailFrom, toRecipient } from './address.ts';
 import { DataGuard } from './data-guard.ts';
+import { receiveData } from './receive-data.ts';
 import { GcPacer } from '../gc-pacer.ts';
 import { ADAPTER, PROGRESS, installPatches, type PatchAdapter, type Progress } from './patches.ts';
 import { receivedHeader } from './received.ts';
@@ -367,14 +367,15 @@ export class SmtpService {
         date: new Date(d.clock.now()),
       });
       const head = Buffer.from(received, 'utf8');
-      sink.write(head);
+      const headWrite = sink.add(head);
+      if (headWrite) await headWrite;
       const guard = new DataGuard({
         maxLineLength: cfg.smtp.maxLineLength,
         maxBytes: cfg.smtp.maxMessageSize,
         normalize: cfg.smtp.bareLineEndings === 'normalize',
         onBytes: (n) => this.#gcPacer.note(n),
       });
-      await pipeline(stream, guard, sink);
+      await receiveData(stream, guard, sink);
       const progress = lib[PROGRESS];
       if (progress) progress.at = Date.now();
       const fail = (reply: Reply, why: string): never => refuse(tx, d.metrics, reply, why);
