@@ -55,12 +55,6 @@ export interface CachingResolver extends DnsResolver {
   close(): void;
 }
 
-interface Answer {
-  value: unknown;
-  /** Seconds, when the server told us. */
-  ttl?: number;
-}
-
 const normalizeName = (name: string) => name.toLowerCase().replace(/\.$/, '');
 
 /** Reject with ETIMEOUT after `ms`; the timer never keeps the process alive. */
@@ -77,6 +71,18 @@ function withDeadline<T>(p: Promise<T>, ms: number, rrtype: string, name: string
     });
   });
 }
+
+/**
+ * A copy of an answer for one caller: callers own what they get, never the cached or shared
+ * object itself. Answers are lists of strings (A, AAAA, PTR), of string lists (TXT) or of records
+ * (MX, SRV …); the first two, nearly every lookup, are copied directly.
+ */
+function copyAnswer(v: unknown): unknown {
+  if (!Array.isArray(v)) return structuredClone(v);
+  return v.map((x: unknown) => (typeof x === 'string' ? x : Array.isArray(x) && x.every((y) => typeof y === 'string') ? [...x] : structuredClone(x)));
+}
+
+type Ttl = { address: string; ttl: number };
 
 /**
  * A resolver with per-lookup deadlines, a TTL cache (answer TTLs where node reports them, a
@@ -98,42 +104,52 @@ export function createResolver(opts: DnsOptions = {}): CachingResolver {
   const cache = new DnsCache(c.maxEntries ?? 10_000, opts.clock ?? systemClock);
   const inflight = new Map<string, Promise<unknown>>();
 
-  const query = async (rrtype: string, name: string): Promise<Answer> => {
-    if (rrtype === 'A' || rrtype === 'AAAA') {
-      const recs = rrtype === 'A' ? await r.resolve4(name, { ttl: true }) : await r.resolve6(name, { ttl: true });
-      return { value: recs.map((x) => x.address), ttl: Math.min(...recs.map((x) => x.ttl)) };
-    }
-    return { value: await r.resolve(name, rrtype as 'TXT') };
-  };
-
-  const ask = async (key: string, rrtype: string, name: string): Promise<unknown> => {
+  // Plain promise chains, no async layers: this runs for every query of every message (7 with
+  // the full protection set), and each layer was a measurable share of its CPU.
+  const ask = (key: string, rrtype: string, name: string): Promise<unknown> => {
+    const withTtl = rrtype === 'A' || rrtype === 'AAAA';
+    let sent: Promise<unknown>;
     try {
-      const a = await withDeadline(query(rrtype, name), timeoutMs, rrtype, name);
-      cache.set(key, { kind: 'answer', value: a.value }, clampTtl(a.ttl !== undefined && Number.isFinite(a.ttl) ? a.ttl : defaultTtl));
-      return a.value;
+      sent = rrtype === 'A' ? r.resolve4(name, { ttl: true }) : rrtype === 'AAAA' ? r.resolve6(name, { ttl: true }) : r.resolve(name, rrtype as 'TXT');
     } catch (err) {
+      // node throws synchronously for an unknown type or a bad name: still a rejection here.
+      sent = Promise.reject(err instanceof Error ? err : new Error(String(err)));
+    }
+    return withDeadline(sent, timeoutMs, rrtype, name).then((answer) => {
+      let value = answer;
+      let ttl = defaultTtl;
+      if (withTtl) {
+        const recs = answer as Ttl[];
+        value = recs.map((x) => x.address);
+        const t = Math.min(...recs.map((x) => x.ttl));
+        if (Number.isFinite(t)) ttl = t;
+      }
+      cache.set(key, { kind: 'answer', value }, clampTtl(ttl));
+      return value;
+    }, (err: unknown) => {
       // Node's own errors carry the code; wrap them so every error names type and name.
       const code = dnsErrorCode(err) ?? 'EUNKNOWN';
       if (isNegative(err)) cache.set(key, { kind: 'negative', code }, negativeTtl);
       throw err instanceof DnsError ? err : new DnsError(code, rrtype, name);
-    }
+    });
   };
 
-  const lookup = async (rrtype: string, rawName: string, o?: LookupOptions): Promise<unknown> => {
+  const lookup = (rrtype: string, rawName: string, o?: LookupOptions): Promise<unknown> => {
     const name = normalizeName(rawName);
     const key = `${rrtype} ${name}`;
     const hit = cache.get(key);
-    if (hit?.kind === 'negative') throw new DnsError(hit.code, rrtype, name);
-    if (hit) return structuredClone(hit.value);
+    if (hit?.kind === 'negative') return Promise.reject(new DnsError(hit.code, rrtype, name));
+    if (hit) return Promise.resolve(copyAnswer(hit.value));
     let p = inflight.get(key);
     if (!p) {
-      p = ask(key, rrtype, name).finally(() => inflight.delete(key));
-      inflight.set(key, p);
+      const asked = ask(key, rrtype, name);
+      const drop = () => inflight.delete(key);
+      asked.then(drop, drop);
+      inflight.set(key, asked);
+      p = asked;
     }
-    const shared = p;
-    const value = o?.timeoutMs !== undefined && o.timeoutMs < timeoutMs ? await withDeadline(shared, Math.max(1, o.timeoutMs), rrtype, name) : await shared;
-    // Callers own what they get: never hand out the cached object itself.
-    return structuredClone(value);
+    const mine = o?.timeoutMs !== undefined && o.timeoutMs < timeoutMs ? withDeadline(p, Math.max(1, o.timeoutMs), rrtype, name) : p;
+    return mine.then(copyAnswer);
   };
 
   return {
@@ -141,9 +157,9 @@ export function createResolver(opts: DnsOptions = {}): CachingResolver {
     resolve6: (n, o) => lookup('AAAA', n, o) as Promise<string[]>,
     resolveMx: (n, o) => lookup('MX', n, o) as Promise<Array<{ exchange: string; priority: number }>>,
     resolveTxt: (n, o) => lookup('TXT', n, o) as Promise<string[][]>,
-    reverse: async (ip, o) => {
+    reverse: (ip, o) => {
       const name = ptrName(ip);
-      if (!name) throw new DnsError('EINVAL', 'PTR', ip, `not an IP address: ${ip}`);
+      if (!name) return Promise.reject(new DnsError('EINVAL', 'PTR', ip, `not an IP address: ${ip}`));
       return lookup('PTR', name, o) as Promise<string[]>;
     },
     resolve: (n, t, o) => lookup(t.toUpperCase(), n, o),

@@ -64,6 +64,38 @@ test('a throwing tap becomes a 451 4.3.0 tempfail, is logged and counted, and la
   await h.close();
 });
 
+test('synchronous taps (no timer, no promise): answers, null, a throw and a malformed answer are handled as async ones', async () => {
+  const ran: string[] = [];
+  const h = await createPluginHarness({
+    plugins: [
+      [mk('nil', (hooks) => hooks.smtp.rcptTo.tap(() => { ran.push('nil'); return null; })), {}],
+      [mk('answer', (hooks) => hooks.smtp.rcptTo.tap((tx, rcpt) => { ran.push('answer'); return rcpt.address.startsWith('no') ? reject(REPLY.noSuchUser) : undefined; })), {}],
+      [mk('boom', (hooks) => hooks.smtp.rcptTo.tap((tx, rcpt) => { ran.push('boom'); if (rcpt.address.startsWith('boom')) throw new Error('sync kaboom'); return undefined; })), {}],
+      [mk('bad', (hooks) => hooks.smtp.rcptTo.tap(() => { ran.push('bad'); return { kind: 'nonsense' } as never; })), {}],
+    ],
+  });
+  const s = h.makeSession();
+  const call = async (address: string) => {
+    ran.length = 0;
+    const tx = h.makeTransaction(s);
+    const v = await h.hooks.smtp.rcptTo.call(tx, { address, args: {} }, tx.callTrace());
+    return { v, ran: [...ran], trace: tx.trace.map((t) => [t.plugin, t.outcome]) };
+  };
+  const no = await call('no@y.test');
+  assert.equal(no.v?.kind, 'reject');
+  assert.deepEqual(no.ran, ['nil', 'answer']);
+  assert.deepEqual(no.trace, [['nil', 'none'], ['answer', 'reject']]);
+  const boom = await call('boom@y.test');
+  assert.equal(boom.v?.kind === 'tempfail' && boom.v.reply.enhanced, '4.3.0');
+  assert.deepEqual(boom.trace, [['nil', 'none'], ['answer', 'none'], ['boom', 'error']]);
+  assert.ok(h.logs.some((l) => l.event === 'hook.error' && l.plugin === 'boom' && String(l.msg).includes('sync kaboom')));
+  const bad = await call('x@y.test');
+  assert.equal(bad.v?.kind, 'tempfail');
+  assert.deepEqual(bad.trace.at(-1), ['bad', 'error']);
+  assert.equal(h.metrics.get('hook_errors_total', { hook: 'smtp.rcptTo', plugin: 'bad' }), 1);
+  await h.close();
+});
+
 test('a tap over its time budget is aborted and becomes a tempfail', async () => {
   let aborted = false;
   const h = await createPluginHarness({

@@ -137,54 +137,72 @@ class LazyTapContext implements TapContext {
   }
 }
 
-async function withBudget<T>(owner: TapOwner, ctx: LazyTapContext, run: () => Promise<T> | T): Promise<T | typeof TIMEOUT> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<typeof TIMEOUT>((resolve) => {
-    timer = setTimeout(() => {
+const isThenable = (v: unknown): v is PromiseLike<unknown> =>
+  v !== null && (typeof v === 'object' || typeof v === 'function') && typeof (v as { then?: unknown }).then === 'function';
+
+/** An asynchronous answer, raced against the tap's time budget (the timer aborts the tap). */
+function withBudget<T>(owner: TapOwner, ctx: LazyTapContext, pending: PromiseLike<T>): Promise<T | typeof TIMEOUT> {
+  return new Promise<T | typeof TIMEOUT>((resolve, reject) => {
+    const timer = setTimeout(() => {
       ctx.abort(new Error(`plugin ${owner.name} timed out after ${owner.timeoutMs} ms`));
       resolve(TIMEOUT);
     }, owner.timeoutMs);
+    pending.then((v) => {
+      clearTimeout(timer);
+      resolve(v);
+    }, (err: unknown) => {
+      clearTimeout(timer);
+      // Passed on as thrown: runTap logs and describes whatever a plugin rejected with.
+      // eslint-disable-next-line @typescript-eslint/prefer-promise-reject-errors
+      reject(err);
+    });
   });
-  try {
-    return await Promise.race([Promise.resolve().then(run), timeout]);
-  } finally {
-    clearTimeout(timer);
-    ctx.done();
-  }
+}
+
+function failTap(kind: 'error' | 'timeout', hook: string, owner: TapOwner, env: HookEnv, ctx: LazyTapContext, fields: Record<string, unknown>, msg: string): { failed: 'error' | 'timeout' } {
+  env.metrics.inc(kind === 'timeout' ? 'hook_timeouts_total' : 'hook_errors_total', { hook, plugin: owner.name });
+  ctx.log.error({ hook, ...fields }, msg);
+  return { failed: kind };
 }
 
 /**
  * Runs one tap under its budget. Failures (throw, timeout, an answer `judge` finds malformed) are
  * logged and counted here, and the timing lands in the caller's trace; the hook decides what a
- * failure means for its chain.
+ * failure means for its chain. A tap that answers synchronously needs no timer: it can no longer
+ * be late (most taps return early for sessions they do not apply to; this is their fixed cost).
  */
-async function runTap<T>(
+async function runTap<A, B, T>(
   hook: string,
   owner: TapOwner,
   env: HookEnv,
   trace: CallTrace | undefined,
-  run: (ctx: TapContext) => Promise<T> | T,
+  run: (a: A, b: B, ctx: TapContext) => Promise<T> | T,
+  a: A,
+  b: B,
   judge: (value: T) => { outcome: string; problem?: string },
 ): Promise<{ value: T } | { failed: 'error' | 'timeout' }> {
   const ctx = new LazyTapContext(owner, trace?.log ?? owner.log);
   const started = performance.now();
   let outcome = 'none';
-  const fail = (kind: 'error' | 'timeout', fields: Record<string, unknown>, msg: string) => {
-    outcome = kind;
-    env.metrics.inc(kind === 'timeout' ? 'hook_timeouts_total' : 'hook_errors_total', { hook, plugin: owner.name });
-    ctx.log.error({ hook, ...fields }, msg);
-    return { failed: kind };
-  };
   try {
-    const value = await withBudget(owner, ctx, () => run(ctx));
-    if (value === TIMEOUT) return fail('timeout', { event: 'hook.timeout', budgetMs: owner.timeoutMs }, 'plugin timed out');
+    const out = run(a, b, ctx);
+    const value = isThenable(out) ? await withBudget(owner, ctx, out) : out;
+    if (value === TIMEOUT) {
+      outcome = 'timeout';
+      return failTap('timeout', hook, owner, env, ctx, { event: 'hook.timeout', budgetMs: owner.timeoutMs }, 'plugin timed out');
+    }
     const j = judge(value);
-    if (j.problem) return fail('error', { event: 'hook.bad_answer', problem: j.problem }, 'plugin gave a malformed answer');
+    if (j.problem) {
+      outcome = 'error';
+      return failTap('error', hook, owner, env, ctx, { event: 'hook.bad_answer', problem: j.problem }, 'plugin gave a malformed answer');
+    }
     outcome = j.outcome;
     return { value };
   } catch (err) {
-    return fail('error', { event: 'hook.error', err }, `plugin failed: ${describe(err)}`);
+    outcome = 'error';
+    return failTap('error', hook, owner, env, ctx, { event: 'hook.error', err }, `plugin failed: ${describe(err)}`);
   } finally {
+    ctx.done();
     trace?.record?.({ hook, plugin: owner.name, ms: Math.round((performance.now() - started) * 1000) / 1000, outcome });
   }
 }
@@ -225,12 +243,13 @@ export class VerdictHook<A, B, R> extends BaseHook {
   tap(owner: TapOwner, fn: TapFn<A, B, R>, opts?: TapOptions): void {
     const spec = this.#spec;
     this.noteTap(owner.name, opts?.stage ?? 0);
+    const judge = (value: TapResult<R>) => {
+      if (value === undefined || value === null) return { outcome: 'none' };
+      const problem = spec.validate(value);
+      return problem ? { outcome: 'error', problem } : { outcome: (value as { kind?: string }).kind ?? 'answer' };
+    };
     this.#hook.tapPromise(this.tapName(opts, owner.name), async (a, b, trace) => {
-      const r = await runTap(this.name, owner, this.env, trace, (ctx) => fn(a, b, ctx), (value) => {
-        if (value === undefined || value === null) return { outcome: 'none' };
-        const problem = spec.validate(value);
-        return problem ? { outcome: 'error', problem } : { outcome: (value as { kind?: string }).kind ?? 'answer' };
-      });
+      const r = await runTap(this.name, owner, this.env, trace, fn, a, b, judge);
       if ('failed' in r) return spec.onError(r.failed, owner.name);
       // null means "no opinion" too (tapable would bail on it).
       return r.value ?? undefined;
@@ -248,6 +267,8 @@ export class VerdictHook<A, B, R> extends BaseHook {
   }
 }
 
+const judgeDone = () => ({ outcome: 'done' });
+
 /** A notification hook: every tap runs, in order; failures are logged and counted, never propagated. */
 export class NotifyHook<A, B> extends BaseHook {
   readonly #hook: AsyncSeriesHook<[A, B, CallTrace | undefined]>;
@@ -260,7 +281,7 @@ export class NotifyHook<A, B> extends BaseHook {
   tap(owner: TapOwner, fn: NotifyFn<A, B>, opts?: TapOptions): void {
     this.noteTap(owner.name, opts?.stage ?? 0);
     this.#hook.tapPromise(this.tapName(opts, owner.name), async (a, b, trace) => {
-      await runTap(this.name, owner, this.env, trace, (ctx) => fn(a, b, ctx), () => ({ outcome: 'done' }));
+      await runTap(this.name, owner, this.env, trace, fn, a, b, judgeDone);
     });
   }
 

@@ -16,10 +16,14 @@ export interface PochtaOpts {
   port: number;
   dnsServer: string;
   clamdPort: number;
+  /** clamd's unix socket: when set, clamav connects there instead of to the TCP port (BENCH_CLAMD=unix). */
+  clamdSocket?: string;
   /** dns.cache.maxEntries: 0 = every session really asks the DNS server. */
   dnsCacheEntries: number;
   /** Extra node flags for the Pochta process (e.g. --cpu-prof). */
   nodeFlags?: string[];
+  /** Protection plugins left out of the full set (ablate.ts: what each one costs). */
+  omit?: readonly string[];
 }
 
 export const RCPT = 'user@bench.test';
@@ -34,34 +38,50 @@ const DELIVERY_PLUGINS = `  aliases: {}
 // The full inbound set in docs/protection.md order. Greylist and rate-limit are off (they would
 // tempfail or cap a single-IP load generator). Loopback is checked (checkPrivate) because every
 // client here is 127.0.0.1. Actions are tag/ignore so every message is still delivered.
-const PROTECTION_PLUGINS = `  dnsbl:
+const PROTECTION_PLUGINS: Record<string, string> = {
+  dnsbl: `  dnsbl:
     zones:
 ${BLOCK_ZONES.map((z) => `      - { zone: ${z}, returnCodes: ['127.0.0.2-127.0.0.11'], score: 3, action: tag }`).join('\n')}
     allowZones:
       - { zone: ${ALLOW_ZONE}, returnCodes: ['127.0.0.0/16'] }
     checkPrivate: true
-  helo-rdns:
+`,
+  'helo-rdns': `  helo-rdns:
     checkPrivate: true
-  spf:
+`,
+  spf: `  spf:
     failAction: tag
-`;
-const MESSAGE_PLUGINS = (clamdPort: number): string => `  dkim-verify:
+`,
+};
+const MESSAGE_PLUGINS = (clamdPort: number, clamdSocket?: string): Record<string, string> => ({
+  'dkim-verify': `  dkim-verify:
     failAction: tag
-  dmarc:
+`,
+  dmarc: `  dmarc:
     rejectAction: tag
     quarantineAction: tag
-  clamav: { host: 127.0.0.1, port: ${clamdPort}, action: reject, onUnavailable: tempfail }
-  spam-score: {}
-`;
+`,
+  clamav: `  clamav: { ${clamdSocket ? `socket: '${clamdSocket}'` : `host: 127.0.0.1, port: ${clamdPort}`}, action: reject, onUnavailable: tempfail }
+`,
+  'spam-score': `  spam-score: {}
+`,
+});
+
+/** The protection plugins of the full set, for `omit`. */
+export const PROTECTION_SET = [...Object.keys(PROTECTION_PLUGINS), ...Object.keys(MESSAGE_PLUGINS(0))];
+
+const blocks = (all: Record<string, string>, omit: readonly string[]): string =>
+  Object.entries(all).filter(([name]) => !omit.includes(name)).map(([, yaml]) => yaml).join('');
 
 export function pochtaConfig(o: PochtaOpts, dataDir: string, mailRoot: string): string {
   const full = o.variant === 'full';
+  const omit = o.omit ?? [];
   return benchServerYaml({ writer: `bench/protection/run.ts (${o.variant})`, hostname: 'pochta-bench.localdomain', dataDir, workers: 1, port: o.port }) + `dns:
   servers: ['${o.dnsServer}']
   timeoutMs: 5000
   cache: { maxEntries: ${o.dnsCacheEntries} }
 plugins:
-${CORE_PLUGINS}${full ? PROTECTION_PLUGINS : ''}${DELIVERY_PLUGINS}${full ? MESSAGE_PLUGINS(o.clamdPort) : ''}  maildir: { root: ${mailRoot} }
+${CORE_PLUGINS}${full ? blocks(PROTECTION_PLUGINS, omit) : ''}${DELIVERY_PLUGINS}${full ? blocks(MESSAGE_PLUGINS(o.clamdPort, o.clamdSocket), omit) : ''}  maildir: { root: ${mailRoot} }
 `;
 }
 
@@ -92,7 +112,7 @@ export function startPochta(o: PochtaOpts, name: string): RunningPochta {
   });
   if (add.status !== 0) throw new Error(`pochta user add failed: ${add.stderr}`);
   // The full set's classifier is trained, as a site's would be (untrained, Bayes is skipped).
-  const training = o.variant === 'full' ? queueTraining(o.repo, configFile, dir) : 0;
+  const training = o.variant === 'full' && !o.omit?.includes('spam-score') ? queueTraining(o.repo, configFile, dir) : 0;
   const logFile = path.join(dir, 'pochta.log');
   const out = fs.openSync(logFile, 'a');
   const child = spawn(process.execPath, [...(o.nodeFlags ?? []), bin, 'start', '--config', configFile], {

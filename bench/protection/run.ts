@@ -51,9 +51,15 @@ const S = {
   profile: process.env.BENCH_PROFILE ?? 'auto', // auto: only when full < 50 % of bare
   profileMsgs: envInt('BENCH_PROFILE_MSGS', 600),
   profileOnly: process.env.BENCH_PROFILE_ONLY === '1', // skip the throughput and slow-DNS parts
+  // Ablation: `dnsbl;clamav;dmarc+dkim-verify` measures the full set and the full set without each
+  // group (CPU per message of each plugin, with everything else as in the full run); only that.
+  ablate: (process.env.BENCH_ABLATE ?? '').split(';').map((g) => g.split('+').map((x) => x.trim()).filter(Boolean)).filter((g) => g.length),
   maxSeconds: envInt('BENCH_MAX_SECONDS', 900),
   results: path.resolve(REPO, process.env.BENCH_RESULTS ?? 'bench/RESULTS.md'),
   smtpSource: process.env.SMTP_SOURCE ?? '/usr/sbin/smtp-source',
+  // How clamav reaches clamd: tcp (127.0.0.1, the default so far) or unix (clamd's LocalSocket,
+  // Debian's default clamd setup and the clamav README's example).
+  clamd: (process.env.BENCH_CLAMD ?? 'tcp') as 'tcp' | 'unix',
 };
 const WORK = process.env.BENCH_WORK ?? fs.mkdtempSync(path.join(os.tmpdir(), 'pochta-prot-'));
 const PIDS = path.join(WORK, 'pids'); // run.sh's trap kills what is listed here
@@ -72,9 +78,9 @@ interface Server extends RunningPochta { variant: Variant; name: string }
 const servers = new Set<Server>();
 let current: ChildProcess | undefined;
 
-async function launch(variant: Variant, name: string, dns: BenchDns, clamd: TestClamd, nodeFlags?: string[]): Promise<Server> {
+async function launch(variant: Variant, name: string, dns: BenchDns, clamd: TestClamd, nodeFlags?: string[], omit?: readonly string[]): Promise<Server> {
   const port = await freePort();
-  const p = startPochta({ repo: REPO, work: WORK, variant, port, dnsServer: dns.server, clamdPort: clamd.port, dnsCacheEntries: S.dnsCache, nodeFlags }, name);
+  const p = startPochta({ repo: REPO, work: WORK, variant, port, dnsServer: dns.server, clamdPort: clamd.port, ...(S.clamd === 'unix' ? { clamdSocket: clamd.socket } : {}), dnsCacheEntries: S.dnsCache, nodeFlags, ...(omit ? { omit } : {}) }, name);
   fs.writeFileSync(path.join(PIDS, `${name}.pgid`), `${p.pid}\n`);
   const srv: Server = { ...p, variant, name };
   servers.add(srv);
@@ -335,7 +341,7 @@ function report(rows: Row[], slow: SlowRow[], prof: Profiles | string | undefine
       `smtp-source -c -s <sessions> -m <N> -l ${S.size} -M ${HELO_NAME} (new connection per message, HELO, 1 rcpt); ` +
       `Pochta 1 worker, spool + Maildir fsync on, log level info, each variant its own data dir. DNS (\`BENCH_DNS=${S.dns}\`${process.env.BENCH_DNS || S.dns === 'unbound' ? '' : ', unbound not installed'}): ${DNS_TEXT[S.dns]}, ` +
       `\`dns.cache.maxEntries: ${S.dnsCache}\` (${S.dnsCache === 0 ? 'cache off: every session really asks, as distinct real clients would' : 'cache on'}). ` +
-      'clamd: core/testing/clamd.ts (2 test signatures). bare = relay-acl, auth-file, aliases, local-domains, maildir; ' +
+      `clamd: core/testing/clamd.ts (2 test signatures), reached over ${S.clamd === 'unix' ? 'its unix socket (BENCH_CLAMD=unix)' : 'TCP on 127.0.0.1'}. bare = ` + 'relay-acl, auth-file, aliases, local-domains, maildir; ' +
       'full = bare + dnsbl (2 block zones + 1 allow zone, checkPrivate), helo-rdns (checkPrivate), spf, dkim-verify, dmarc, clamav, spam-score (defaults, its Bayes classifier trained on ' +
       `${TRAIN_PER_CLASS} spam + ${TRAIN_PER_CLASS} ham messages with \`pochta spam learn\` before the run, so the classifier runs on every message; greylist and rate-limit off).`,
     '',
@@ -445,6 +451,42 @@ async function throughput(dns: BenchDns, clamd: TestClamd, ctx: { dns: BenchDns;
   if (servers.has(full)) await stopServer(full);
 }
 
+/**
+ * What each protection plugin costs: the full set and the full set without each group, all
+ * started at once and measured in interleaved rounds (32 sessions), medians of Pochta's CPU.
+ */
+async function ablation(dns: BenchDns, clamd: TestClamd, ctx: { dns: BenchDns; clamdPid: number }, problems: string[]): Promise<string> {
+  const variants: Array<{ name: string; omit: string[] }> = [{ name: 'full', omit: [] }, ...S.ablate.map((g) => ({ name: `full − ${g.join(' − ')}`, omit: g }))];
+  const srvs: Array<{ name: string; s: Server }> = [];
+  // BENCH_NODE_FLAGS: extra node flags for these servers (e.g. --perf-basic-prof for perf(1)).
+  const flags = (process.env.BENCH_NODE_FLAGS ?? '').split(' ').filter(Boolean);
+  for (const [i, v] of variants.entries()) srvs.push({ name: v.name, s: await launch('full', `pochta-ablate-${i}`, dns, clamd, flags, v.omit) });
+  if (S.warmup > 0) for (const { s } of srvs) await measure(s, 'warm-up', 8, S.warmup, ctx);
+  const cpu = new Map<string, number[]>(variants.map((v) => [v.name, []]));
+  const n = S.sessions[S.sessions.length - 1] ?? 32;
+  for (let r = 1; r <= S.rounds; r++) {
+    for (const { name, s } of r % 2 ? srvs : [...srvs].reverse()) {
+      if (Date.now() > deadline) { problems.push(`ablation round ${r} ${name}: time budget`); continue; }
+      const row = await measure(s, `round ${r} ${name}`, n, S.msgs(n), ctx);
+      if (!row.error) cpu.get(name)?.push(row.pochtaCpuMsPerMsg);
+    }
+  }
+  for (const { s } of srvs) await stopServer(s);
+  const full = median(cpu.get('full') ?? []);
+  const lines = [
+    `## Inbound protection: ablation ${new Date().toISOString().replace(/\.\d+Z$/, 'Z')} — CPU per message of each plugin`, '',
+    `\`BENCH_ABLATE='${process.env.BENCH_ABLATE ?? ''}' bash bench/protection/run.sh\`: the full set and the full set without each group, ${n} sessions × ${S.msgs(n)} messages, ${S.rounds} interleaved rounds, DNS ${S.dns}, cache ${S.dnsCache}. Pochta CPU ms per message (process tree, /proc), median of the rounds; cost = full − variant.`, '',
+    '| variant | Pochta CPU ms/msg (median) | per round | cost of the omitted plugins ms/msg |', '|---|---:|---|---:|',
+    ...variants.map((v) => {
+      const xs = cpu.get(v.name) ?? [];
+      const m = median(xs);
+      return `| ${v.name} | ${fmt(m, 2)} | ${xs.map((x) => x.toFixed(2)).join(', ')} | ${v.omit.length ? fmt(full - m, 2) : ''} |`;
+    }),
+  ];
+  if (problems.length) lines.push('', `Not measured: ${problems.join('; ')}.`);
+  return lines.join('\n');
+}
+
 async function main(): Promise<void> {
   if (!fs.existsSync(S.smtpSource)) throw new Error(`${S.smtpSource} missing (Debian package postfix)`);
   const loadStart = fs.readFileSync('/proc/loadavg', 'utf8').trim().split(' ').slice(0, 3).join(' ');
@@ -456,12 +498,19 @@ async function main(): Promise<void> {
   const clamdPid = allStats().find((p) => p.ppid === process.pid && p.comm === 'clamd')?.pid;
   if (!clamdPid) throw new Error('clamd process not found below the harness');
   fs.writeFileSync(path.join(PIDS, 'clamd.pid'), `${clamdPid}\n`);
-  log(`DNS: ${S.dns}${process.env.BENCH_DNS ? '' : ` (default: ${unboundAvailable() ? 'unbound found' : 'no unbound binary'})`} on ${dns.server} pid ${dns.pid}, clamd 127.0.0.1:${clamd.port} pid ${clamdPid}, work ${WORK}`);
+  log(`DNS: ${S.dns}${process.env.BENCH_DNS ? '' : ` (default: ${unboundAvailable() ? 'unbound found' : 'no unbound binary'})`} on ${dns.server} pid ${dns.pid}, clamd ${S.clamd === 'unix' ? clamd.socket : `127.0.0.1:${clamd.port}`} pid ${clamdPid}, work ${WORK}`);
   const ctx = { dns, clamdPid };
   const problems: string[] = [];
   const rows: Row[] = [];
   const slow: SlowRow[] = [];
   const headers: string[] = [];
+  if (S.ablate.length) {
+    const section = await ablation(dns, clamd, ctx, problems);
+    appendSection(S.results, section);
+    process.stdout.write(`${section}\n`);
+    log(`appended to ${path.relative(REPO, S.results)}`);
+    return;
+  }
   if (!S.profileOnly) await throughput(dns, clamd, ctx, rows, slow, headers, problems);
 
   let prof: Profiles | string | undefined;

@@ -194,6 +194,32 @@ describe('helo-rdns end to end', () => {
     }
   });
 
+  test('with dnsbl, the PTR query goes out with the list query, not after its answer', async () => {
+    const t = await startTestServer({
+      config: {
+        dns: { servers: [dns.server], timeoutMs: 3000, tries: 1 },
+        plugins: {
+          'relay-acl': {}, dnsbl: { zones: [{ zone: 'bl.dnsbl.test' }], checkPrivate: true }, 'helo-rdns': { checkPrivate: true, lookupTimeoutMs: 2000 },
+          'auth-file': {}, aliases: {}, 'local-domains': { domains: ['pochta.test'] }, maildir: {},
+        },
+      },
+      setup: (dir) => addUser(dir, 'alice@pochta.test', 'alice password 1'),
+    });
+    try {
+      const from = dns.queries.length;
+      const { inbox } = await mail(t, C.good, ['good.test']);
+      assert.deepEqual(policyLines(inbox), []);
+      const asked = dns.queries.slice(from);
+      const ptr = asked.indexOf(`PTR ${ptrName(C.good)}`);
+      const list = asked.indexOf('A 2.0.0.127.bl.dnsbl.test');
+      // Before, helo-rdns started its lookup only after dnsbl had its answer: PTR came second.
+      assert.ok(ptr >= 0 && list >= 0 && ptr < list, JSON.stringify(asked));
+      assert.equal(t.logs.find((x) => x.event === 'helo-rdns.fcrdns' && x.remote === C.good)?.result, 'pass');
+    } finally {
+      await t.close();
+    }
+  });
+
   test('plugin harness: a known clientHostname skips the PTR lookup; IPv6 ::1 confirmed through AAAA', async () => {
     const h = await createPluginHarness({ plugins: [[heloRdns, { checkPrivate: true }]], dns: createResolver({ servers: [dns.server], timeoutMs: 3000, tries: 1 }) });
     try {

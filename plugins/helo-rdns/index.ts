@@ -3,7 +3,7 @@ import { LOCAL_DOMAINS } from '../../core/domains.ts';
 import { definePlugin } from '../../core/plugin.ts';
 import { applyAction } from '../../core/policy/action.ts';
 import type { SmtpSession } from '../../core/smtp/types.ts';
-import type { Reject, Tempfail } from '../../core/verdict.ts';
+import { STAGE, type Reject, type Tempfail } from '../../core/verdict.ts';
 import { HeloRdnsConfig } from './config.ts';
 import { forwardConfirm, type FcrdnsResult } from './fcrdns.ts';
 import { analyzeHelo, printable } from './helo.ts';
@@ -54,10 +54,14 @@ export default definePlugin({
     };
 
     hooks.smtp.connect.tap((s) => {
-      // Start the lookups now, so they run while the client reads the greeting.
+      // Start the lookups now, so they run while the client reads the greeting. This runs before
+      // dnsbl (STAGE.ALLOW) waits for its lists, so the PTR query goes out with theirs instead
+      // of after their answers: one resolver wake-up and one socket for all of them. A client
+      // rate-limit then refuses (STAGE.CHECK - 10) has had its PTR asked too, as it has had the
+      // lists; its further connections are answered from the DNS cache.
       if (applies(s)) void fcrdnsOf(s);
       return undefined;
-    });
+    }, { stage: STAGE.ALLOW - 1 });
 
     hooks.smtp.helo.tap(async (s, helo, t) => {
       if (!applies(s)) return undefined;
