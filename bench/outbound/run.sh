@@ -4,7 +4,8 @@
 # that phase is timed). A benchmark, not a test. See README.md.
 # Usage (as root — Postfix's master must start as root):  bash bench/outbound/run.sh
 # Settings (environment): BENCH_MESSAGES (2000), BENCH_RCPTS (3), BENCH_SIZE (4096),
-# BENCH_CONCURRENCY (20), BENCH_ROUNDS (2), BENCH_TIMEOUT_S (300), BENCH_POCHTA_WORKERS (1).
+# BENCH_CONCURRENCY (20), BENCH_ROUNDS (2), BENCH_TIMEOUT_S (300), BENCH_POCHTA_WORKERS (1),
+# BENCH_POCHTA_QUEUE (2 × BENCH_CONCURRENCY), BENCH_NODE_FLAGS.
 # Appends to bench/RESULTS.md, or to $BENCH_RESULTS (trial runs).
 set -euo pipefail
 

@@ -31,6 +31,8 @@ const S = {
   timeoutS: num('BENCH_TIMEOUT_S', 300),
   /** Pochta's `workers` (processes, each with its own scheduler over the messages it received). */
   pochtaWorkers: num('BENCH_POCHTA_WORKERS', 1),
+  /** Pochta's `queue.concurrency` (messages in delivery at once); 2 × BENCH_CONCURRENCY by default. */
+  pochtaQueue: num('BENCH_POCHTA_QUEUE', num('BENCH_CONCURRENCY', 20) * 2),
 };
 const LOOPBACK = '127.0.0.1';
 const TICK = 100; // USER_HZ on Linux
@@ -263,7 +265,7 @@ async function runPochta(sinkPort: number): Promise<Result> {
   fs.writeFileSync(config, benchServerYaml({
     writer: 'bench/outbound/run.ts', hostname: 'pochta-obench.localdomain', dataDir, workers: S.pochtaWorkers, port: smtpPort,
     // Messages in delivery at once: more than the connections, so one is ready when a connection frees up.
-    queue: [`concurrency: ${S.concurrency * 2}`],
+    queue: [`concurrency: ${S.pochtaQueue}`],
   }) + `plugins:
   relay-acl: { networks: [127.0.0.0/8] }
   outbound:
@@ -368,7 +370,7 @@ ${new Date().toISOString().slice(0, 10)}, \`bash bench/outbound/run.sh\` — ${S
 |---|---|---|---|---|
 ${rows.join('\n')}
 
-- Pochta: a whole server (\`pochta start\`, workers: ${S.pochtaWorkers}, spool fsync on, \`queue.concurrency = ${S.concurrency * 2}\`, log level info, plugins relay-acl + outbound with smarthost = the sink, \`concurrency.perDestination = ${S.concurrency}\`, connection reuse on); messages injected with smtp-source over SMTP while \`pochta queue hold\` held remote delivery, then released over the control socket (what \`pochta queue release\` sends); only that delivery phase is timed (until the queue has no envelope left and the sink counted every message); CPU and peak RSS of the server process.
+- Pochta: a whole server (\`pochta start\`, workers: ${S.pochtaWorkers}, spool fsync on, \`queue.concurrency = ${S.pochtaQueue}\`, log level info, plugins relay-acl + outbound with smarthost = the sink, \`concurrency.perDestination = ${S.concurrency}\`, connection reuse on); messages injected with smtp-source over SMTP while \`pochta queue hold\` held remote delivery, then released over the control socket (what \`pochta queue release\` sends); only that delivery phase is timed (until the queue has no envelope left and the sink counted every message); CPU and peak RSS of the server process.
 - Postfix: private instance (relayhost = the sink, \`default_destination_concurrency_limit = ${S.concurrency}\`, connection cache on); messages injected with smtp-source while \`defer_transports = smtp\` held them, then released with \`postfix reload\` + \`postqueue -f\`; only that delivery phase is timed; CPU of every process under master (qmgr, smtp, cleanup of bounces…), RSS summed over them.
 - Every round: ${all}.
 `;

@@ -43,7 +43,7 @@ export const OutboundConfig = z.strictObject({
     perDestination: z.number().int().min(1).default(5).describe('Connections open at once to one next hop (a smarthost, or an MX host list).'),
   }).prefault({}).describe('Concurrency caps.'),
   reuse: z.strictObject({
-    maxMessages: z.number().int().min(1).default(100).describe('Messages sent over one connection before it is closed (RSET between them).'),
+    maxMessages: z.number().int().min(1).default(100).describe('Messages sent over one connection before it is closed.'),
     idleMs: z.number().int().min(0).default(5_000).describe('Close a reusable connection idle this long (0: close after each job).'),
   }).prefault({}).describe('Connection reuse.'),
   tls: z.strictObject({

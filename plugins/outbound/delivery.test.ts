@@ -8,6 +8,7 @@ import { REMOTE_DELIVERY, type RemoteJob, type RemoteResult } from '../../core/q
 import { createPluginHarness } from '../../core/testing/plugin-harness.ts';
 import { startDnsServer, type DnsZone, type TestDnsServer } from '../../core/testing/dns-server.ts';
 import outbound from './index.ts';
+import { basicReplies, startScript } from './script-server.ts';
 import { makeCert, makeJob, startPeers, type PeerOptions, type Peers } from './test-support.ts';
 
 const MX1 = '127.0.0.2';
@@ -194,7 +195,7 @@ void test('no MX: the A record is the implicit MX (RFC 5321 §5.1); no such doma
   await env.close();
 });
 
-void test('connection reuse: two jobs, one connection, RSET between', async () => {
+void test('connection reuse: two jobs, one connection, no RSET after a completed transaction (RFC 5321 §4.1.4)', async () => {
   const env = await setup({ config: { reuse: { idleMs: 5000, maxMessages: 10 } } });
   const a = await run(env, { to: ['bob@example.test'] });
   const b = await run(env, { to: ['carol@example.test'] });
@@ -203,9 +204,36 @@ void test('connection reuse: two jobs, one connection, RSET between', async () =
   assert.equal(env.peers.received.length, 2);
   assert.equal(env.peers.connections.get(MX1), 1, 'one connection');
   assert.equal(env.peers.received[0].sessionId, env.peers.received[1].sessionId);
-  assert.ok((env.peers.resets.get(MX1) ?? 0) >= 1, 'RSET before the second message');
+  assert.equal(env.peers.resets.get(MX1) ?? 0, 0, 'the end-of-data reply ended the first transaction');
   assert.deepEqual(env.logs.filter((l) => l.event === 'outbound.attempt').map((l) => l.reused), [false, true]);
   await env.close();
+});
+
+void test('a reused connection that breaks before any reply: the message goes over one fresh connection, not a tempfail', async () => {
+  const replies = basicReplies(['PIPELINING']);
+  let mails = 0;
+  const relay = await startScript({
+    onLine(line, s) {
+      // The first connection dies at the start of its second transaction (an idle timeout race).
+      if (line.startsWith('MAIL') && ++mails === 2) {
+        s.socket.destroy();
+        return undefined;
+      }
+      return replies(line);
+    },
+  });
+  const env = await setup({ config: { smarthost: { host: '127.0.0.1', port: relay.port, tls: 'none' }, reuse: { idleMs: 5000, maxMessages: 10 } } });
+  try {
+    const a = await run(env, { to: ['bob@example.test'] });
+    const b = await run(env, { to: ['carol@example.test'] });
+    assert.deepEqual([a[0].outcome.kind, b[0].outcome.kind], ['delivered', 'delivered']);
+    assert.equal(relay.sessions.length, 2);
+    assert.deepEqual(relay.sessions.map((s) => s.bodies.length), [1, 1]);
+    assert.deepEqual(env.logs.filter((l) => l.event === 'outbound.attempt').map((l) => l.reused), [false, true, false]);
+  } finally {
+    await env.close();
+    await relay.close();
+  }
 });
 
 void test('concurrency: perDestination caps the connections to one domain; jobs wait, none is lost', async () => {
@@ -262,19 +290,19 @@ void test('8BITMIME: an 8-bit body to a 7-bit server bounces 5.6.3; a declared-8
 void test('DSN parameters (RET, ENVID, NOTIFY, ORCPT) go to a next hop offering DSN', async () => {
   const env = await setup({ peer: { server: { hideDSN: false } } });
   const res = await run(env, {
-    to: [{ address: 'bob@example.test', notify: ['SUCCESS', 'FAILURE'], orcpt: 'rfc822;bob@example.test' }, { address: 'carol@example.test', notify: ['NEVER'] }],
-    mailFrom: { dsn: { ret: 'HDRS', envid: 'env-42' } },
+    to: [{ address: 'bob@example.test', notify: ['SUCCESS', 'FAILURE'], orcpt: 'rfc822;bob@example.test' }, { address: 'carol@example.test', notify: ['NEVER'], orcpt: 'rfc822;carol+x=y@example.test' }],
+    mailFrom: { dsn: { ret: 'HDRS', envid: 'env 42+x' } },
   });
   assert.deepEqual(res.map((r) => [r.outcome.kind, (r.outcome as { dsn?: boolean }).dsn]), [['delivered', true], ['delivered', true]]);
-  assert.equal(env.peers.received.length, 2, 'one transaction per distinct NOTIFY/ORCPT');
+  assert.equal(env.peers.received.length, 1, 'one transaction, NOTIFY/ORCPT per RCPT');
   const bob = env.peers.received.find((m) => m.to.includes('bob@example.test'))!;
-  assert.deepEqual(bob.envelope.dsn, { ret: 'HDRS', envid: 'env-42' });
+  assert.deepEqual(bob.envelope.dsn, { ret: 'HDRS', envid: 'env 42+x' }, 'ENVID xtext-encoded on the wire (RFC 3461 §4), decoded by the peer');
   const rcpt = bob.envelope.rcptTo[0] as unknown as { dsn: { notify: string[]; orcpt: string } };
   assert.deepEqual(rcpt.dsn.notify, ['SUCCESS', 'FAILURE']);
   assert.equal(rcpt.dsn.orcpt, 'rfc822;bob@example.test');
-  const carol = env.peers.received.find((m) => m.to.includes('carol@example.test'))!;
-  assert.deepEqual((carol.envelope.rcptTo[0] as unknown as { dsn: { notify: string[] } }).dsn.notify, ['NEVER']);
-  assert.equal(env.peers.connections.get(MX1), 1, 'both transactions on one connection');
+  const carol = bob.envelope.rcptTo.find((r) => r.address === 'carol@example.test') as unknown as { dsn: { notify: string[]; orcpt: string } };
+  assert.deepEqual(carol.dsn.notify, ['NEVER']);
+  assert.equal(carol.dsn.orcpt, 'rfc822;carol+x=y@example.test');
   await env.close();
 });
 

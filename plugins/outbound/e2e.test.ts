@@ -68,7 +68,9 @@ void test('e2e: recipients sharing a smarthost go in one transaction; each RCPT 
       : a === 'gone@three.test' ? { code: 550, text: '5.1.1 no such user' } : undefined),
   });
   const work = await mkdtemp(path.join(tmpdir(), 'pochta-outbound-e2e-'));
+  const notices = path.join(work, 'notices.jsonl');
   const srv = await startTestServer({
+    notifier: new RecordingNotifier(notices),
     config: {
       queue: { remoteRetryBaseMs: 100, remoteRetryMaxMs: 1000 },
       plugins: {
@@ -80,8 +82,6 @@ void test('e2e: recipients sharing a smarthost go in one transaction; each RCPT 
     await sink.close();
     throw err;
   });
-  const notices = path.join(work, 'notices.jsonl');
-  srv.server.queue.notifier = new RecordingNotifier(notices);
   try {
     const rcpts = ['a@one.test', 'busy@two.test', 'b@one.test', 'gone@three.test'];
     await send({ port: srv.port('mx'), from: 'sender@origin.test', to: rcpts, raw: 'From: sender@origin.test\r\nSubject: grouped\r\n\r\nhello\r\n' });

@@ -6,7 +6,7 @@ import type { Logger } from '../../core/log.ts';
 import { readKnownSize } from '../../core/queue/body.ts';
 import { composeBuffer, composeMessage } from '../../core/queue/compose.ts';
 import type { RemoteDelivery, RemoteJob, RemoteOutcome, RemoteRecipient, RemoteResult } from '../../core/queue/remote.ts';
-import { SmtpClient, ConnectError, type ClientError } from './client.ts';
+import { SmtpClient, ConnectError, TransactionError } from './client.ts';
 import type { OutboundConfig } from './config.ts';
 import { DestinationLimiter } from './limiter.ts';
 import { lookupSts, type StsLookup } from './mta-sts-fetch.ts';
@@ -60,17 +60,7 @@ const IN_MEMORY_BYTES = 1024 * 1024;
 
 const domainOf = (address: string) => address.slice(address.lastIndexOf('@') + 1).toLowerCase();
 
-/** Recipients grouped by their DSN parameters: nodemailer sends one NOTIFY/ORCPT per transaction. */
-function dsnGroups(recipients: readonly RemoteRecipient[]): RemoteRecipient[][] {
-  const groups = new Map<string, RemoteRecipient[]>();
-  for (const r of recipients) {
-    const key = JSON.stringify([r.dsn?.notify ?? null, r.dsn?.orcpt ?? null]);
-    groups.set(key, [...(groups.get(key) ?? []), r]);
-  }
-  return [...groups.values()];
-}
-
-/** Where the recipients of one or more domains go, and how: one attempt (one transaction per DSN group). */
+/** Where the recipients of one or more domains go, and how: one attempt (one transaction). */
 interface Plan {
   /** Next hop and how it is reached: plans with the same key share the attempt. */
   readonly key: string;
@@ -245,57 +235,69 @@ export class OutboundEngine implements RemoteDelivery {
   async #attempt(job: RemoteJob, domain: string, rcpts: RemoteRecipient[], targets: Target[], policy: OutboundTlsPolicy, out: Outcomes, body: BodyBytes, signal: AbortSignal): Promise<void> {
     const { log } = this.#d;
     const failures: string[] = [];
-    let lastReply: ReturnType<typeof parseReply>;
+    let lastReply: ReturnType<typeof parseReply> = undefined;
     for (const t of targets.slice(0, Math.max(this.#d.config.maxMxHosts, 1) * 2)) {
-      if (signal.aborted) break;
       const key = `${t.address}|${t.port}|${t.host}|${t.implicitTls}|${describePolicy(policy)}|${t.auth?.user ?? ''}`;
-      let client = this.pool.take(key);
-      let reused = false;
-      if (client) {
-        try {
-          await client.reset();
-          reused = true;
-        } catch {
-          client.close();
-          client = undefined;
+      // An idle connection from the pool may have been closed by the server just now (no RSET
+      // probes it first, RFC 5321 §4.1.4): when it breaks before any reply, one fresh connection
+      // to the same host takes the message.
+      for (let fresh = false; !signal.aborted; fresh = true) {
+        let client = fresh ? undefined : this.pool.take(key);
+        const reused = client !== undefined;
+        if (client) {
+          try {
+            await client.reset();
+          } catch {
+            client.close();
+            continue;
+          }
         }
-      }
-      if (!client) {
-        try {
-          client = await SmtpClient.open({
-            address: t.address, port: t.port, hostname: t.host, ehloName: this.#d.ehloName, implicitTls: t.implicitTls,
-            policy, ca: this.#d.ca, auth: t.auth, signal,
-            connectTimeoutMs: this.#d.config.connectTimeoutMs, greetingTimeoutMs: this.#d.config.greetingTimeoutMs,
-            commandTimeoutMs: this.#d.config.commandTimeoutMs,
-          });
-        } catch (err) {
-          const e = err as ConnectError;
-          failures.push(`${t.host}[${t.address}]: ${e.message}`);
-          lastReply = parseReply(e.response) ?? lastReply;
-          log.info({ event: 'outbound.connect-failed', queueId: job.queueId, domain, mx: t.host, address: t.address, tlsPolicy: describePolicy(policy), kind: e.kind ?? 'network', detail: e.message }, 'next host');
-          // A refused AUTH is the relay's answer, not a host problem: no other address will differ.
-          if (e instanceof ConnectError && e.kind === 'auth') break;
-          continue;
+        if (!client) {
+          try {
+            client = await SmtpClient.open({
+              address: t.address, port: t.port, hostname: t.host, ehloName: this.#d.ehloName, implicitTls: t.implicitTls,
+              policy, ca: this.#d.ca, auth: t.auth, signal,
+              connectTimeoutMs: this.#d.config.connectTimeoutMs, greetingTimeoutMs: this.#d.config.greetingTimeoutMs,
+              commandTimeoutMs: this.#d.config.commandTimeoutMs,
+            });
+          } catch (err) {
+            const e = err as ConnectError;
+            failures.push(`${t.host}[${t.address}]: ${e.message}`);
+            lastReply = parseReply(e.response) ?? lastReply;
+            log.info({ event: 'outbound.connect-failed', queueId: job.queueId, domain, mx: t.host, address: t.address, tlsPolicy: describePolicy(policy), kind: e.kind ?? 'network', detail: e.message }, 'next host');
+            // A refused AUTH is the relay's answer, not a host problem: no other address will differ.
+            if (e instanceof ConnectError && e.kind === 'auth') return this.#unfinished(rcpts, out, failures, lastReply);
+            break;
+          }
         }
+        const onAbort = () => client.close();
+        signal.addEventListener('abort', onAbort, { once: true });
+        const settled = () => rcpts.filter((r) => out.has(r.address)).length;
+        const before = settled();
+        try {
+          log.info({
+            event: 'outbound.attempt', queueId: job.queueId, domain, mx: t.host, address: t.address, port: t.port, reused,
+            tlsPolicy: describePolicy(policy), tls: client.tls.secure ? `${client.tls.protocol ?? 'TLS'} ${client.tls.cipher ?? ''}`.trim() : 'none',
+            verified: client.tls.authorized, ...(client.tls.report ? { mtaStsReport: client.tls.report } : {}),
+          }, 'delivering');
+          // Recipients that already have an outcome are not sent again.
+          const done = await this.#sendAll(job, rcpts.filter((r) => !out.has(r.address)), client, t.host, out, body);
+          if (done) return;
+        } finally {
+          signal.removeEventListener('abort', onAbort);
+          this.pool.give(key, client);
+        }
+        if (reused && !fresh && settled() === before) continue;
+        failures.push(`${t.host}[${t.address}]: connection lost`);
+        break;
       }
-      const onAbort = () => client.close();
-      signal.addEventListener('abort', onAbort, { once: true });
-      try {
-        log.info({
-          event: 'outbound.attempt', queueId: job.queueId, domain, mx: t.host, address: t.address, port: t.port, reused,
-          tlsPolicy: describePolicy(policy), tls: client.tls.secure ? `${client.tls.protocol ?? 'TLS'} ${client.tls.cipher ?? ''}`.trim() : 'none',
-          verified: client.tls.authorized, ...(client.tls.report ? { mtaStsReport: client.tls.report } : {}),
-        }, 'delivering');
-        // Recipients that already have an outcome (an earlier DSN group on a connection that
-        // broke afterwards) are not sent again.
-        const done = await this.#sendAll(job, rcpts.filter((r) => !out.has(r.address)), client, t.host, out, body);
-        if (done) return;
-      } finally {
-        signal.removeEventListener('abort', onAbort);
-        this.pool.give(key, client);
-      }
-      failures.push(`${t.host}[${t.address}]: connection lost`);
+      if (signal.aborted) break;
     }
+    this.#unfinished(rcpts, out, failures, lastReply);
+  }
+
+  /** Every recipient still without an outcome after the attempt: a tempfail naming each host tried. */
+  #unfinished(rcpts: RemoteRecipient[], out: Outcomes, failures: string[], lastReply: ReturnType<typeof parseReply>): void {
     const reason = failures.length ? `all hosts failed: ${failures.join('; ')}` : 'no host tried';
     for (const r of rcpts) {
       if (out.has(r.address)) continue;
@@ -306,64 +308,48 @@ export class OutboundEngine implements RemoteDelivery {
   }
 
   /**
-   * Send the message over one connection, one transaction per DSN group (RSET between). True when
-   * every recipient has an outcome; false when the connection broke before the message was taken
-   * (the caller tries the next host for what is left).
+   * Send the message over one connection, in one transaction (each recipient with its own
+   * NOTIFY/ORCPT). True when every recipient has an outcome; false when the connection broke
+   * before the end-of-data reply (the caller tries again for what is left).
    */
   async #sendAll(job: RemoteJob, rcpts: RemoteRecipient[], client: SmtpClient, mx: string, out: Outcomes, body: BodyBytes): Promise<boolean> {
-    const all = (list: RemoteRecipient[], o: RemoteOutcome) => list.forEach((r) => out.set(r.address, o));
+    if (!rcpts.length) return true;
     const size = job.size + job.headerPrefix.length;
     const ext = client.extensions;
     const check = await checkRemote(job, ext, mx);
     if ('fail' in check) {
-      all(rcpts, check.fail);
+      for (const r of rcpts) out.set(r.address, check.fail);
       return true;
     }
-    const eightBit = check.eightBit;
     const bytes = await body();
     const whole = bytes && composeBuffer(job.headerPrefix, bytes, job.removeHeaders);
-    const groups = dsnGroups(rcpts);
-    for (let i = 0; i < groups.length; i++) {
-      const group = groups[i];
-      if (i > 0) {
-        try {
-          await client.reset();
-        } catch {
-          return false;
-        }
+    const { ret, envid } = job.mailFrom.dsn ?? {};
+    // RFC 3461 §6.2: NOTIFY/ORCPT passed to a DSN-capable hop make success notices its job.
+    const passedDsn = (r: RemoteRecipient) => ext.has('DSN') && Boolean(r.dsn?.notify?.length || r.dsn?.orcpt);
+    try {
+      const res = await client.send({
+        from: job.mailFrom.address, to: rcpts, size, dsn: ret || envid ? { ret, envid } : undefined, eightBit: check.eightBit,
+        smtpUtf8: job.mailFrom.smtpUtf8, requireTls: job.mailFrom.requireTls,
+      }, whole ?? composeMessage(job.headerPrefix, bytes ? { kind: 'memory', bytes } : job.body, job.removeHeaders));
+      const okReply = parseReply(res.response);
+      const rejected = new Map(res.rejected.map((r) => [r.recipient, r.response]));
+      for (const r of rcpts) {
+        const rr = parseReply(rejected.get(r.address));
+        if (rr) out.set(r.address, outcomeFromReply(rr, mx, 'RCPT TO'));
+        else out.set(r.address, { kind: 'delivered', mx, ...(okReply ? { reply: okReply } : {}), ...(passedDsn(r) ? { dsn: true } : {}) });
       }
-      const first = group[0];
-      const ret = job.mailFrom.dsn?.ret;
-      const envid = job.mailFrom.dsn?.envid;
-      const notify = first.dsn?.notify?.join(',');
-      const orcpt = first.dsn?.orcpt;
-      const dsn = ret || envid || notify || orcpt ? { ret, envid, notify, orcpt } : undefined;
-      // RFC 3461 §6.2: NOTIFY/ORCPT passed to a DSN-capable hop make success notices its job.
-      const passedDsn = ext.has('DSN') && Boolean(notify || orcpt);
-      try {
-        const res = await client.send({
-          from: job.mailFrom.address, to: group.map((r) => r.address), size, dsn, eightBit,
-          smtpUtf8: job.mailFrom.smtpUtf8, requireTls: job.mailFrom.requireTls,
-        }, whole ?? composeMessage(job.headerPrefix, bytes ? { kind: 'memory', bytes } : job.body, job.removeHeaders));
-        const okReply = parseReply(res.response);
-        const rejected = new Map(res.rejected.map((r) => [r.recipient, r.response]));
-        for (const r of group) {
-          const rr = parseReply(rejected.get(r.address));
-          if (rr) out.set(r.address, outcomeFromReply(rr, mx, 'RCPT TO'));
-          else out.set(r.address, { kind: 'delivered', mx, ...(okReply ? { reply: okReply } : {}), ...(passedDsn ? { dsn: true } : {}) });
-        }
-      } catch (err) {
-        const e = err as ClientError;
-        const reply = parseReply(e.response);
-        if (!reply) {
-          // No reply: the connection broke or timed out. Before any recipient was accepted the
-          // next host may be tried; the caller does that for recipients without an outcome.
-          client.close();
-          return false;
-        }
-        const perRcpt = new Map((e.rejectedErrors ?? []).map((x) => [x.recipient ?? '', parseReply(x.response)]));
-        const stage = e.rejectedErrors?.length ? 'RCPT TO' : /DATA|message/i.test(e.message) ? 'DATA' : 'MAIL FROM';
-        for (const r of group) out.set(r.address, outcomeFromReply(perRcpt.get(r.address) ?? reply, mx, stage));
+    } catch (err) {
+      if (!(err instanceof TransactionError)) {
+        // No reply: the connection broke or timed out (the client closed it). The caller tries
+        // again (another connection or host) for the recipients without an outcome.
+        return false;
+      }
+      const whole = parseReply(err.response) ?? { code: 451, enhanced: '4.4.0', text: err.response };
+      const perRcpt = new Map(err.rejected.map((x) => [x.recipient, parseReply(x.response)]));
+      const stage = err.stage === 'end of data' ? 'DATA' : err.stage;
+      for (const r of rcpts) {
+        const own = perRcpt.get(r.address);
+        out.set(r.address, own ? outcomeFromReply(own, mx, 'RCPT TO') : outcomeFromReply(whole, mx, stage));
       }
     }
     return true;
