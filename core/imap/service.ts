@@ -31,6 +31,9 @@ export interface ImapServiceDeps {
   dataDir?: string;
 }
 
+/** How long start() waits for the head-reading worker thread to load. */
+const HEAD_WORKER_LOAD_MS = 5000;
+
 export class ImapService {
   readonly #deps: ImapServiceDeps;
   readonly #bound: BoundListener[] = [];
@@ -77,6 +80,11 @@ export class ImapService {
     const listeners = Object.entries(cfg.imap.listeners).filter(([, l]) => l.enabled);
     if (!listeners.length) return;
     try {
+      // A cold folder's heads are read and parsed on a worker thread beside the sessions' event loop;
+      // loaded before the first client (bounded: without it they are read on this thread).
+      if (!(await this.#cache.startHeadWorker(HEAD_WORKER_LOAD_MS))) {
+        this.#deps.log.warn({ event: 'imap.head_worker_unavailable' }, 'head-reading worker thread did not load; cold folders are read on the main thread');
+      }
       for (const [name, l] of listeners) await this.#listen(name, l);
     } catch (err) {
       await this.stop();
@@ -135,6 +143,6 @@ export class ImapService {
   async stop(): Promise<void> {
     this.#stopping = true;
     await stopListening(this.#bound, this.#sessions, this.#sockets);
-    await this.#cache.flush();
+    await this.#cache.close();
   }
 }

@@ -168,6 +168,11 @@ export interface FolderView {
    * (then `read` reports why). The bytes are valid only during the call (the buffer is reused).
    */
   readPrefixes?(uids: readonly number[], length: number, each: (uid: number, bytes: Buffer | undefined) => void): Promise<void>;
+  /**
+   * Optional, for a reader on another thread (IMAP's head worker): the file of each message, or
+   * undefined when unknown. A file may be renamed meanwhile; `readPrefixes` then looks again.
+   */
+  filePaths?(uids: readonly number[]): (string | undefined)[];
   /** Pick up changes made outside this process (files dropped or renamed by other tools); fires events. */
   refresh(): Promise<void>;
   setFlags(uids: readonly number[], update: FlagUpdate): Promise<FlagResult>;

@@ -108,6 +108,12 @@ export class MaildirFolderView implements FolderView {
     return this.host.readPrefixes(this.state, uids, length, each);
   }
 
+  /** FolderView.filePaths: where each message's file is now (IMAP's head worker reads them itself). */
+  filePaths(uids: readonly number[]): (string | undefined)[] {
+    this.assertOpen();
+    return uids.map((u) => this.state.pathOf(u));
+  }
+
   async refresh(): Promise<void> {
     this.assertOpen();
     await this.state.refresh();

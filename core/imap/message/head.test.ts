@@ -11,7 +11,7 @@ import { makeMessage } from '../../../bench/imap/corpus.ts';
 import type { FolderView } from '../../store/mail-store.ts';
 import { encode } from '../encoder.ts';
 import { envelopeOf, envelopeTextOf } from './envelope.ts';
-import { headerEnd, headFromPrefix, parseHeaderFast } from './head.ts';
+import { headerEnd, headFromPrefix, nameFilter, parseHeaderFast } from './head.ts';
 import { parseHeader } from './header.ts';
 import { envelope, type MessageHead, readHeadSection, readSection, StructureCache } from './index.ts';
 import { ENVELOPE_FIELDS, parseStructure } from './structure.ts';
@@ -95,6 +95,7 @@ test('the fast header parser equals header.ts on every field it keeps', () => {
     const envelopeOnly = (n: string): boolean => ENVELOPE_FIELDS.has(n);
     const initials = new Set([...ENVELOPE_FIELDS].map((n) => n.charCodeAt(0)));
     assert.deepEqual(parseHeaderFast(block, envelopeOnly, initials), parseHeader(block, envelopeOnly), `${name}, skipped by initial`);
+    assert.deepEqual(parseHeaderFast(block, envelopeOnly, nameFilter(ENVELOPE_FIELDS)), parseHeader(block, envelopeOnly), `${name}, skipped by shape`);
   }
   // Names in any case, with white space before the colon, unknown fields starting with a kept
   // initial, and a non-letter first byte all take the decoding path.
@@ -103,6 +104,18 @@ test('the fast header parser equals header.ts on every field it keeps', () => {
   const initials = new Set([...ENVELOPE_FIELDS].map((n) => n.charCodeAt(0)));
   assert.deepEqual(parseHeaderFast(tricky, envelopeOnly, initials), parseHeader(tricky, envelopeOnly));
   assert.deepEqual(parseHeaderFast(tricky, envelopeOnly, initials).map(([n]) => n), ['subject', 'to', 'from', 'date']);
+  // Shapes (first letter, length): names of a kept shape that are not kept (Received / Reply-To),
+  // white space or non-ASCII around or inside a name (JavaScript's trim removes U+00A0 and U+FEFF),
+  // a Kelvin sign (lower-cases to "k"), Latin-1 and UTF-8 blocks.
+  const filter = nameFilter(ENVELOPE_FIELDS);
+  const names = ['Reply-To', 'Received', 'reply-tO', 'Subject\t', '\u00a0From', 'From\u00a0', '\ufeffDate', 'Fr\u00f6m', 'To\u00a0', 'Cc ', 'In-Reply-To', 'In-Reply-T0', 'Message-Id', 'Message-Ix', 'References', 'Bcc', 'B\u212Acc', 'Sender', 'Senders', 'Date', '1Date'];
+  for (const enc of ['utf8', 'latin1'] as const) {
+    const block = Buffer.from(`${names.map((n, i) => `${n}: v${i}\r\n`).join('')}\r\n`, enc);
+    assert.deepEqual(parseHeaderFast(block, envelopeOnly, filter), parseHeader(block, envelopeOnly), enc);
+  }
+  const picked = parseHeaderFast(Buffer.from('Reply-To: a\r\nReceived: b\r\n\r\n'), envelopeOnly, filter);
+  assert.deepEqual(picked, [['reply-to', 'a']]);
+  assert.equal(picked[0]?.[0], 'reply-to');
 });
 
 test('the ENVELOPE wire text written directly equals the encoded ENVELOPE value', async () => {

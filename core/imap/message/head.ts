@@ -22,6 +22,25 @@ export interface MessageHead {
   readonly fields: readonly HeaderField[];
   /** Derived values, computed once per cached entry (shared with the full structure when derived from it). */
   readonly memo: { envelope?: ImapValue; envelopeBytes?: Buffer };
+  /** `fields` as JSON, when the head came that way (the worker thread): the summary file takes it as it is. */
+  readonly fieldsJson?: string;
+}
+
+/**
+ * A head whose fields arrive as JSON (head-worker.ts) and are parsed only when asked for: a cold
+ * FETCH ENVELOPE needs just the ENVELOPE bytes that come with it, and fewer objects are kept.
+ */
+export class JsonHead implements MessageHead {
+  #fields: readonly HeaderField[] | undefined;
+  constructor(
+    readonly size: number,
+    readonly bodyStart: number,
+    readonly fieldsJson: string,
+    readonly memo: MessageHead['memo'],
+  ) {}
+  get fields(): readonly HeaderField[] {
+    return (this.#fields ??= JSON.parse(this.fieldsJson) as HeaderField[]);
+  }
 }
 
 const LF = 10;
@@ -39,7 +58,29 @@ export { headerEnd };
  * `initials`, when given, holds the lower-case first letter of every name `keep` accepts: a field
  * starting with any other ASCII letter is skipped without decoding its name.
  */
-export function parseHeaderFast(block: Buffer, keep: (name: string) => boolean, initials?: ReadonlySet<number>): HeaderField[] {
+/**
+ * What a parse keeps, known up front so the other fields are skipped without decoding their names:
+ * first letters, (first letter, length) shapes, and each kept name once (the fields share its string).
+ */
+export interface NameFilter {
+  readonly initials: ReadonlySet<number>;
+  readonly shapes: ReadonlySet<number>;
+  readonly canonical: ReadonlyMap<string, string>;
+}
+
+/** The filter of a set of lower-case ASCII names starting with a letter. */
+export function nameFilter(names: Iterable<string>): NameFilter {
+  const list = [...names];
+  return {
+    initials: new Set(list.map((n) => n.charCodeAt(0))),
+    shapes: new Set(list.map((n) => (n.charCodeAt(0) << 16) | n.length)),
+    canonical: new Map(list.map((n) => [n, n])),
+  };
+}
+
+export function parseHeaderFast(block: Buffer, keep: (name: string) => boolean, filter?: ReadonlySet<number> | NameFilter): HeaderField[] {
+  const initials = filter === undefined || filter instanceof Set ? (filter as ReadonlySet<number> | undefined) : (filter as NameFilter).initials;
+  const shaped = filter !== undefined && !(filter instanceof Set) ? (filter as NameFilter) : undefined;
   const enc: BufferEncoding = isUtf8(block) ? 'utf8' : 'latin1';
   // Invalid UTF-8 that also carries a real U+FFFD is decoded as UTF-8 with replacements by header.ts:
   // rare enough to leave to it.
@@ -64,11 +105,17 @@ export function parseHeaderFast(block: Buffer, keep: (name: string) => boolean, 
       name = undefined;
       const letter = first | 0x20; // ASCII lower case
       const skip = initials !== undefined && letter >= 0x61 && letter <= 0x7a && !initials.has(letter);
-      const colon = skip ? -1 : block.indexOf(COLON, pos);
+      let colon = skip ? -1 : block.indexOf(COLON, pos);
+      // A name from an ASCII letter to a visible ASCII byte before its colon is nothing to trim: a
+      // (letter, length) no kept name has is dropped undecoded (non-ASCII bytes in it match no kept name either).
+      if (shaped && colon > pos && colon < end && letter >= 0x61 && letter <= 0x7a) {
+        const last = block[colon - 1] ?? 0;
+        if (last > SP && last < 0x7f && !shaped.shapes.has((letter << 16) | (colon - pos))) colon = -1;
+      }
       if (colon > pos && colon < end) {
         const n = block.toString(enc, pos, colon).trim().toLowerCase();
         if (n !== '' && !/\s/.test(n) && keep(n)) {
-          name = n;
+          name = shaped?.canonical.get(n) ?? n;
           value = block.toString(enc, colon + 1, end);
         }
       }
@@ -82,7 +129,7 @@ export function parseHeaderFast(block: Buffer, keep: (name: string) => boolean, 
 
 const REPLACEMENT = Buffer.from('\uFFFD');
 const keepEnvelope = (n: string): boolean => ENVELOPE_FIELDS.has(n);
-const ENVELOPE_INITIALS: ReadonlySet<number> = new Set([...ENVELOPE_FIELDS].map((n) => n.charCodeAt(0)));
+const ENVELOPE_FILTER = nameFilter(ENVELOPE_FIELDS);
 
 /**
  * The head of a message from its first bytes: `buf[0, length)` is the start of the file, `size` its
@@ -97,7 +144,7 @@ export function headFromPrefix(buf: Buffer, length: number, size: number): Messa
   }
   // The full parser keeps at most MAX_HEADER_BYTES of header for its fields: the same block here.
   const block = buf.subarray(0, Math.min(bodyStart, MAX_HEADER_BYTES, length));
-  return { size, bodyStart, fields: parseHeaderFast(block, keepEnvelope, ENVELOPE_INITIALS), memo: {} };
+  return { size, bodyStart, fields: parseHeaderFast(block, keepEnvelope, ENVELOPE_FILTER), memo: {} };
 }
 
 /** The head carried by a fully parsed structure (sharing its memo, so the ENVELOPE is built once). */

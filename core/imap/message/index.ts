@@ -9,7 +9,9 @@ import type { ImapValue, SectionSpec, Partial, SearchKey } from '../types.ts';
 import { bodyStructureOf } from './body-structure.ts';
 import { cacheKey, FolderLru, Lru, parseFromView } from './cache.ts';
 import { envelopeOf, envelopeTextOf } from './envelope.ts';
-import { headFromPrefix, headOfStructure, type MessageHead } from './head.ts';
+import { headFromPrefix, headOfStructure, JsonHead, type MessageHead } from './head.ts';
+import { HeadReader } from './head-reader.ts';
+import { GONE, MISSING } from './head-worker.ts';
 import { runSearch } from './search.ts';
 import { SummaryFiles } from './summary-file.ts';
 import { readSectionBytes } from './section.ts';
@@ -30,10 +32,9 @@ export interface MessageStructure {
   readonly memo: { envelope?: ImapValue; envelopeBytes?: Buffer };
 }
 
-/** One message of a head batch: its cache key and stored size (RFC822.SIZE). */
+/** One message of a head batch: its UID and stored size (RFC822.SIZE). */
 interface BatchEntry {
   readonly uid: number;
-  readonly key: string;
   readonly size: number;
 }
 
@@ -48,6 +49,11 @@ const HEAD_BATCH = 128;
  * read again up to the bytes the full parser keeps, then (larger still) the message is parsed whole.
  */
 const HEAD_READ = 16 * 1024;
+/**
+ * Head-reading worker threads. One: on a 2-core machine a second one cost more CPU (its own start and
+ * compilation) and was slower, not faster (bench/imap/fetch-cpu.ts, 10,000 messages: 380–510 ms vs 230–350).
+ */
+const HEAD_THREADS = 1;
 
 /**
  * Cache of structures, owned by whoever creates it (the server instance; no module state).
@@ -62,13 +68,15 @@ export class StructureCache {
   /** Per view: its folder key in `heads` (user, folder, UIDVALIDITY), and whether its summary file is loaded. */
   private readonly viewKeys = new WeakMap<FolderView, string>();
   private readonly loadedViews = new WeakSet<FolderView>();
-  /** Running head reads: each message's key → the batch that reads it. */
-  private readonly headsInflight = new Map<string, Promise<Map<number, MessageHead>>>();
+  /** Running head reads: folder key → each message's UID → the batch that reads it (no string key per message). */
+  private readonly headsInflight = new Map<string, Map<number, Promise<Map<number, MessageHead>>>>();
   /** Last UID asked for per view id (bounded like the entries), to spot sequential readers. */
   private readonly lastUid: Lru<number>;
   private readonly lastHead: Lru<number>;
   private ahead = 0;
   private readonly summary: SummaryFiles | undefined;
+  /** The head-reading worker threads (startHeadWorker); none: heads are read on this thread. */
+  private readers: HeadReader[] = [];
 
   /**
    * `maxEntries` bounds memory (a structure is a few hundred bytes to a few KB). `dir` turns on the
@@ -81,6 +89,28 @@ export class StructureCache {
     this.lastUid = new Lru(1024);
     this.lastHead = new Lru(1024);
     this.summary = opts?.dir === undefined ? undefined : new SummaryFiles(opts.dir);
+  }
+
+  /**
+   * Starts `threads` head-reading worker threads (head-reader.ts) and waits, at most `timeoutMs`, until
+   * they have loaded; false when none did (heads are then read on this thread until one has).
+   */
+  async startHeadWorker(timeoutMs = 10_000, threads = HEAD_THREADS): Promise<boolean> {
+    if (this.readers.length === 0) this.readers = Array.from({ length: Math.max(1, threads) }, () => new HeadReader());
+    const loaded = await Promise.all(this.readers.map((r) => r.whenReady(timeoutMs)));
+    return loaded.some(Boolean);
+  }
+
+  /** True when a head-reading worker thread is loaded and working (tests). */
+  get headWorkerReady(): boolean {
+    return this.readers.some((r) => r.ready);
+  }
+
+  /** The loaded worker with the fewest batches waiting, if any. */
+  private reader(): HeadReader | undefined {
+    let best: HeadReader | undefined;
+    for (const r of this.readers) if (r.ready && (!best || r.busy < best.busy)) best = r;
+    return best;
   }
 
   get(view: FolderView, uid: number): Promise<MessageStructure> {
@@ -117,39 +147,123 @@ export class StructureCache {
       return Promise.resolve(h);
     }
     const fromBatch = (m: Map<number, MessageHead>): MessageHead | Promise<MessageHead> => m.get(uid) ?? this.headFromFull(view, uid, key);
-    const running = this.headsInflight.get(key);
-    if (running) return running.then(fromBatch);
+    const running = this.headsInflight.get(fk);
+    const mine = running?.get(uid);
+    if (mine) {
+      this.readAheadHeads(view, fk, uid);
+      return mine.then(fromBatch);
+    }
     const parsing = this.inflight.get(key);
     if (parsing) return parsing.then(headOfStructure);
     // Misses only: a batch records its last UID, so the reader's next miss (just past it) is sequential.
     const last = this.lastHead.get(view.id);
     const info = view.get(uid);
-    const batch: BatchEntry[] = [{ uid, key, size: info?.size ?? -1 }];
-    if (view.readPrefixes && last !== undefined && uid > last && uid - last <= SEQUENTIAL_GAP) {
-      for (const m of view.messages({ from: uid + 1, limit: HEAD_BATCH - 1 })) {
-        const k = cacheKey(view, m.uid);
-        if (!this.heads.has(fk, m.uid) && !this.lru.has(k) && !this.headsInflight.has(k) && !this.inflight.has(k)) batch.push({ uid: m.uid, key: k, size: m.size });
-      }
-    }
-    this.lastHead.set(view.id, batch[batch.length - 1]?.uid ?? uid);
-    const done = this.loadHeads(view, batch);
-    for (const e of batch) this.headsInflight.set(e.key, done);
-    const clear = (): void => {
-      for (const e of batch) if (this.headsInflight.get(e.key) === done) this.headsInflight.delete(e.key);
-    };
-    done.then(clear, clear);
+    const batch: BatchEntry[] = [{ uid, size: info?.size ?? -1 }];
+    const sequential = view.readPrefixes !== undefined && last !== undefined && uid > last && uid - last <= SEQUENTIAL_GAP;
+    if (sequential) batch.push(...this.batchFrom(view, fk, uid + 1, HEAD_BATCH - 1));
+    const done = this.startHeads(view, fk, batch);
+    if (sequential) this.readAheadHeads(view, fk, uid);
     // A message the batch could not read (header too large, expunged) is parsed whole: that read reports why.
     return done.then(fromBatch);
   }
 
-  /** Reads the heads of a batch (two passes: HEAD_READ, then what the full parser keeps); misses are left out. */
+  /** Up to `limit` messages from UID `from` on whose heads are neither cached nor being read. */
+  private batchFrom(view: FolderView, fk: string, from: number, limit: number): BatchEntry[] {
+    const out: BatchEntry[] = [];
+    const running = this.headsInflight.get(fk);
+    // A full structure cached or being parsed holds the head too; none usually is in a folder being listed.
+    const checkFull = this.lru.size > 0 || this.inflight.size > 0;
+    for (const m of view.messages({ from, limit })) {
+      if (this.heads.has(fk, m.uid) || running?.has(m.uid)) continue;
+      if (checkFull) {
+        const k = cacheKey(view, m.uid);
+        if (this.lru.has(k) || this.inflight.has(k)) continue;
+      }
+      out.push({ uid: m.uid, size: m.size });
+    }
+    return out;
+  }
+
+  /** Starts reading a batch of heads; each message is marked in flight until it is done. */
+  private startHeads(view: FolderView, fk: string, batch: readonly BatchEntry[]): Promise<Map<number, MessageHead>> {
+    this.lastHead.set(view.id, batch[batch.length - 1]?.uid ?? 0);
+    const done = this.loadHeads(view, batch);
+    let reading = this.headsInflight.get(fk);
+    if (!reading) this.headsInflight.set(fk, (reading = new Map()));
+    const marks = reading;
+    for (const e of batch) marks.set(e.uid, done);
+    const clear = (): void => {
+      for (const e of batch) if (marks.get(e.uid) === done) marks.delete(e.uid);
+      if (marks.size === 0 && this.headsInflight.get(fk) === marks) this.headsInflight.delete(fk);
+    };
+    done.then(clear, clear);
+    return done;
+  }
+
+  /**
+   * With the worker thread reading, keeps the next batch in flight while the reader copies out the
+   * current one (one batch ahead at most): its reads and parsing overlap the FETCH responses.
+   */
+  private readAheadHeads(view: FolderView, fk: string, uid: number): void {
+    if (!view.filePaths) return;
+    // One batch ahead per loaded worker, so each has the next one when it is done.
+    const ahead = this.readers.filter((r) => r.ready).length;
+    for (let n = 0; n < ahead; n++) {
+      const last = this.lastHead.get(view.id);
+      if (last === undefined || last < uid || last - uid >= ahead * HEAD_BATCH) return;
+      const next = this.batchFrom(view, fk, last + 1, HEAD_BATCH);
+      if (next.length === 0) return;
+      void this.startHeads(view, fk, next).catch(() => undefined); // a reader that gets there asks again
+    }
+  }
+
+  /**
+   * Reads the heads of a batch: on the worker thread when it is there (its ENVELOPE bytes come
+   * along), else, and for files renamed meanwhile, here (two passes: HEAD_READ, then what the full
+   * parser keeps). Misses are left out (the caller parses them whole, which reports why).
+   */
   private async loadHeads(view: FolderView, batch: readonly BatchEntry[]): Promise<Map<number, MessageHead>> {
     const out = new Map<number, MessageHead>();
-    const read = view.readPrefixes?.bind(view);
-    if (!read) return out;
-    const byUid = new Map(batch.map((e) => [e.uid, e]));
     const fk = this.folderKey(view);
-    let want = batch.filter((e) => e.size >= 0).map((e) => e.uid);
+    let rest = batch.filter((e) => e.size >= 0);
+    const reader = this.reader();
+    if (reader && view.filePaths && rest.length > 0) rest = await this.loadHeadsOnWorker(reader, view, fk, rest, out);
+    if (rest.length > 0) await this.loadHeadsHere(view, fk, rest, out);
+    this.summary?.recordHeads(view, out);
+    return out;
+  }
+
+  /** The worker's part of loadHeads; returns what it left to read here (files gone from their path, or all when the worker failed). */
+  private async loadHeadsOnWorker(reader: HeadReader, view: FolderView, fk: string, batch: readonly BatchEntry[], out: Map<number, MessageHead>): Promise<BatchEntry[]> {
+    const paths = view.filePaths?.(batch.map((e) => e.uid)) ?? [];
+    const reply = await reader.read(paths.map((p) => p ?? null), batch.map((e) => e.size), HEAD_READ);
+    if (!reply || reply.bodyStart.length !== batch.length) return [...batch];
+    const env = Buffer.from(reply.env.buffer, reply.env.byteOffset, reply.env.byteLength);
+    const again: BatchEntry[] = [];
+    let from = 0;
+    let fieldsFrom = 0;
+    for (let i = 0; i < batch.length; i++) {
+      const e = batch[i];
+      const start = reply.bodyStart[i] ?? MISSING;
+      const end = reply.envEnd[i] ?? from;
+      const fieldsEnd = reply.fieldsEnd[i] ?? fieldsFrom;
+      if (e && start >= 0) {
+        const h = new JsonHead(e.size, start, reply.fieldsJson.slice(fieldsFrom, fieldsEnd), { envelopeBytes: env.subarray(from, end) });
+        out.set(e.uid, h);
+        this.heads.set(fk, e.uid, h);
+      } else if (e && start === GONE) again.push(e);
+      from = end;
+      fieldsFrom = fieldsEnd;
+    }
+    return again;
+  }
+
+  /** loadHeads on this thread, through the store's readPrefixes (bounded synchronous slices). */
+  private async loadHeadsHere(view: FolderView, fk: string, batch: readonly BatchEntry[], out: Map<number, MessageHead>): Promise<void> {
+    const read = view.readPrefixes?.bind(view);
+    if (!read) return;
+    const byUid = new Map(batch.map((e) => [e.uid, e]));
+    let want = batch.map((e) => e.uid);
     for (const length of [HEAD_READ, MAX_HEADER_BYTES]) {
       const again: number[] = [];
       await read(want, length, (u, bytes) => {
@@ -164,8 +278,6 @@ export class StructureCache {
       if (again.length === 0) break;
       want = again;
     }
-    this.summary?.recordHeads(view, out);
-    return out;
   }
 
   /** A head the prefix could not give (header beyond MAX_HEADER_BYTES, store without readPrefixes, or a read error the full read reports). */
@@ -246,6 +358,12 @@ export class StructureCache {
   /** Writes queued summary entries (shutdown, tests). */
   flush(): Promise<void> {
     return this.summary?.flush() ?? Promise.resolve();
+  }
+
+  /** Shutdown: writes queued summary entries and stops the worker thread. */
+  async close(): Promise<void> {
+    await this.flush();
+    await Promise.all(this.readers.map((r) => r.close()));
   }
 
   /** Entries held now (for tests and metrics). */

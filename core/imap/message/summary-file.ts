@@ -16,16 +16,25 @@ import fs from 'node:fs';
 import fsp from 'node:fs/promises';
 import path from 'node:path';
 import readline from 'node:readline';
+import { setImmediate as yieldLoop } from 'node:timers/promises';
 import type { FolderView } from '../../store/mail-store.ts';
 import { Lru, type ParsedMessage } from './cache.ts';
 import type { MessageHead } from './head.ts';
 import type { MimePart } from './structure.ts';
 
 const VERSION = 1;
-/** Lines kept in memory before an append (and the most kept while a write is running). */
-const BATCH = 256;
-const MAX_PENDING = 8192;
-const FLUSH_DELAY_MS = 500;
+/**
+ * Queued lines are written when the folder has been quiet for QUIET_MS (a whole-folder FETCH queues a
+ * batch every few ms, so its lines go out in one append after its last response, not in its critical
+ * path), at the latest MAX_DELAY_MS after the first one, or at once past FLUSH_CHARS. MAX_PENDING_CHARS
+ * bounds what one folder holds while a write runs; beyond it lines are dropped (only a cache miss later).
+ */
+const QUIET_MS = 300;
+const MAX_DELAY_MS = 5000;
+const FLUSH_CHARS = 8 * 1024 * 1024;
+const MAX_PENDING_CHARS = 32 * 1024 * 1024;
+/** Heads turned into lines between two turns of the event loop when writing. */
+const LINES_PER_SLICE = 1000;
 /** Folders whose file state (known UIDs, queued lines) is kept; an evicted one is flushed and reloads on use. */
 const MAX_FOLDERS = 256;
 
@@ -37,7 +46,12 @@ interface FolderFile {
   readonly known: Set<number>;
   /** UIDs whose head (header-only summary, or a full structure, which holds it) is in the file. */
   readonly knownHead: Set<number>;
-  pending: string[];
+  /** Lines to append: text, or a head (uid, summary) turned into its line only when written (off the FETCH path). */
+  pending: (string | readonly [number, MessageHead])[];
+  /** Characters in `pending`, heads estimated from their fields (a bound on its memory). */
+  pendingChars: number;
+  /** When the oldest queued line was queued (ms since the epoch), 0 when none is. */
+  firstPendingAt: number;
   /** The file starts with the version line (found when loading, or queued). */
   headed: boolean;
   writing?: Promise<void>;
@@ -61,6 +75,13 @@ function isPart(v: unknown, depth = 0): v is MimePart {
   );
 }
 
+/** A header-only line: { u, s, h: end of header, f: ENVELOPE fields }. */
+function headLine(uid: number, head: MessageHead): string {
+  // The same line either way: JSON.stringify writes these keys in this order.
+  if (head.fieldsJson !== undefined) return `{"u":${uid},"s":${head.size},"h":${head.bodyStart},"f":${head.fieldsJson}}\n`;
+  return `${JSON.stringify({ u: uid, s: head.size, h: head.bodyStart, f: head.fields })}\n`;
+}
+
 export class SummaryFiles {
   private readonly folders: Lru<FolderFile>;
 
@@ -73,7 +94,7 @@ export class SummaryFiles {
     let f = this.folders.get(id);
     if (!f) {
       const name = createHash('sha256').update(`${view.user}\u0000${view.folder}`).digest('hex').slice(0, 40);
-      f = { file: path.join(this.dir, `${name}-${view.uidValidity}.jsonl`), known: new Set(), knownHead: new Set(), pending: [], headed: false, done: false };
+      f = { file: path.join(this.dir, `${name}-${view.uidValidity}.jsonl`), known: new Set(), knownHead: new Set(), pending: [], pendingChars: 0, firstPendingAt: 0, headed: false, done: false };
       this.folders.set(id, f);
     }
     return f;
@@ -157,10 +178,11 @@ export class SummaryFiles {
   /** Queues a freshly parsed message for the folder's file. */
   record(view: FolderView, uid: number, parsed: ParsedMessage): void {
     const f = this.folder(view);
-    if (f.known.has(uid) || f.pending.length >= MAX_PENDING) return;
+    if (f.known.has(uid) || f.pendingChars >= MAX_PENDING_CHARS) return;
     f.known.add(uid);
     f.knownHead.add(uid);
     this.queue(f, `${JSON.stringify({ u: uid, s: parsed.size, r: parsed.root })}\n`);
+    this.scheduleFlush(f);
   }
 
   /** Queues freshly read header-only summaries (FETCH ENVELOPE of a cold folder) for the folder's file. */
@@ -168,35 +190,47 @@ export class SummaryFiles {
     if (heads.size === 0) return;
     const f = this.folder(view);
     for (const [uid, head] of heads) {
-      if (f.knownHead.has(uid) || f.pending.length >= MAX_PENDING) continue;
+      if (f.knownHead.has(uid) || f.pendingChars >= MAX_PENDING_CHARS) continue;
       f.knownHead.add(uid);
-      this.queue(f, `${JSON.stringify({ u: uid, s: head.size, h: head.bodyStart, f: head.fields })}\n`);
+      let chars = 48;
+      if (head.fieldsJson !== undefined) chars += head.fieldsJson.length;
+      else for (const [n, v] of head.fields) chars += n.length + v.length + 8;
+      this.queue(f, [uid, head], chars);
     }
+    this.scheduleFlush(f);
   }
 
-  private queue(f: FolderFile, line: string): void {
+  private queue(f: FolderFile, line: string | readonly [number, MessageHead], chars = (line as string).length): void {
     if (!f.headed) {
       f.pending.push(`${JSON.stringify({ v: VERSION })}\n`);
       f.headed = true;
     }
     f.pending.push(line);
-    if (f.pending.length >= BATCH) this.requestFlush(f);
-    else if (!f.timer && !f.flushing) this.flushLater(f);
+    f.pendingChars += chars;
+    if (f.firstPendingAt === 0) f.firstPendingAt = Date.now();
   }
 
-  /** One batch flush at a time (not one per line queued while a write runs); it chains while lines keep coming. */
+  /** After lines were queued: write now (too many held), or once the folder is quiet (QUIET_MS, at most MAX_DELAY_MS late). */
+  private scheduleFlush(f: FolderFile): void {
+    if (f.pending.length === 0) return;
+    if (f.pendingChars >= FLUSH_CHARS) {
+      this.requestFlush(f);
+      return;
+    }
+    if (f.flushing) return; // it reschedules when done
+    const wait = Math.max(0, Math.min(QUIET_MS, f.firstPendingAt + MAX_DELAY_MS - Date.now()));
+    if (f.timer) clearTimeout(f.timer);
+    f.timer = setTimeout(() => this.requestFlush(f), wait);
+    f.timer.unref();
+  }
+
+  /** One flush at a time (not one per batch queued while a write runs); lines queued meanwhile are scheduled after it. */
   private requestFlush(f: FolderFile): void {
     if (f.flushing) return;
     f.flushing = this.flushFolder(f).finally(() => {
       f.flushing = undefined;
-      if (f.pending.length >= BATCH) this.requestFlush(f);
-      else if (f.pending.length > 0 && !f.timer) this.flushLater(f);
+      this.scheduleFlush(f);
     });
-  }
-
-  private flushLater(f: FolderFile): void {
-    f.timer = setTimeout(() => void this.flushFolder(f), FLUSH_DELAY_MS);
-    f.timer.unref();
   }
 
   private async flushFolder(f: FolderFile): Promise<void> {
@@ -204,10 +238,19 @@ export class SummaryFiles {
     f.timer = undefined;
     while (f.writing) await f.writing;
     if (f.pending.length === 0) return;
-    const data = f.pending.join('');
+    const items = f.pending;
     f.pending = [];
+    f.pendingChars = 0;
+    f.firstPendingAt = 0;
     f.writing = (async () => {
       try {
+        // Heads become lines here, a slice at a time: the event loop is never held long.
+        let data = '';
+        for (let i = 0; i < items.length; i++) {
+          const p = items[i] ?? '';
+          data += typeof p === 'string' ? p : headLine(p[0], p[1]);
+          if (i % LINES_PER_SLICE === LINES_PER_SLICE - 1) await yieldLoop();
+        }
         await fsp.mkdir(this.dir, { recursive: true });
         await fsp.appendFile(f.file, data, { mode: 0o600 });
       } catch {
