@@ -1,8 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { text } from 'node:stream/consumers';
+import { buffer, text } from 'node:stream/consumers';
 import { Readable } from 'node:stream';
-import { composeMessage, firstToken, HeaderFilter, removedHeaders } from './compose.ts';
+import { composeBuffer, composeMessage, firstToken, HeaderFilter, removedHeaders, type HeaderRemoval } from './compose.ts';
 
 const msg = (s: string) => ({ kind: 'memory' as const, bytes: Buffer.from(s, 'latin1') });
 
@@ -57,4 +57,26 @@ test('a held field at the very end of a header-only message is still decided', a
 
 test('plain removals behave as before', async () => {
   assert.equal(await text(composeMessage(Buffer.alloc(0), msg('X-Spam: yes\r\n\tmore\r\nSubject: s\r\n\r\nbody\r\n'), ['x-spam'])), 'Subject: s\r\n\r\nbody\r\n');
+});
+
+test('composeBuffer (in memory) gives exactly what composeMessage streams', async () => {
+  const remove: HeaderRemoval[] = [{ name: 'Authentication-Results', firstToken: 'mx.example.net' }, 'x-spam', 'received'];
+  const cases = [
+    'Received: a\r\n\tb\r\nX-Spam: 1\r\nSubject: s\r\n\r\nX-Spam: in body\r\n',
+    'Subject: x\r\nAuthentication-Results: mx.example.net; none', // ends inside the header, held field
+    'Subject: x\r\nAuthentication-Results:\r\n (c) mx.example.net; spf=pass\r\n\r\nbody',
+    '\r\nX-Spam: no header at all\r\n',
+    '\nX-Spam: bare LF blank line first\n',
+    'X-Spam: 1\nSubject: bare LF\n\nbody\n',
+    'Subject: no body\r\n\r\n',
+    '',
+    'X-Other: \xe9\xff latin1 bytes\r\nX-Spam: y\r\n\r\n\x00\xff binary body',
+  ];
+  for (const raw of cases) {
+    const bytes = Buffer.from(raw, 'latin1');
+    const prefix = Buffer.from('X-Top: 1\r\n');
+    const streamed = await buffer(composeMessage(prefix, msg(raw), remove));
+    assert.deepEqual(composeBuffer(prefix, bytes, remove), streamed, JSON.stringify(raw));
+    assert.deepEqual(composeBuffer(prefix, bytes, []), Buffer.concat([prefix, bytes]));
+  }
 });

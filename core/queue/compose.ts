@@ -52,11 +52,12 @@ export function firstToken(value: string): string {
 const MAX_HELD_FIELD = 64 * 1024;
 
 /**
- * Drops the named fields (with their continuation lines) from the top-level header section,
- * streaming; the body passes through untouched. A conditional removal holds a field of its
- * name until the field is complete (its value may start on a continuation line), then decides.
+ * Drops the named fields (with their continuation lines) from the top-level header section; the
+ * body passes through untouched. A conditional removal holds a field of its name until the field is
+ * complete (its value may start on a continuation line), then decides. Works on latin1 text chunks
+ * in order (bytes kept 1:1): HeaderFilter streams through it, filterHeaders runs it over a buffer.
  */
-export class HeaderFilter extends Transform {
+class HeaderFilterState {
   #inHeader = true;
   #carry = '';
   #dropping = false;
@@ -66,7 +67,6 @@ export class HeaderFilter extends Transform {
   readonly #tokens = new Map<string, Set<string>>();
 
   constructor(remove: readonly HeaderRemoval[]) {
-    super();
     this.#names = new Set();
     for (const r of remove) {
       if (typeof r === 'string') this.#names.add(r.toLowerCase());
@@ -77,6 +77,10 @@ export class HeaderFilter extends Transform {
         this.#tokens.set(name, set);
       }
     }
+  }
+
+  get inHeader(): boolean {
+    return this.#inHeader;
   }
 
   /** Decide the held field: what of it passes (all or nothing). */
@@ -109,9 +113,9 @@ export class HeaderFilter extends Transform {
     return this.#dropping ? out : out + line;
   }
 
-  override _transform(chunk: Buffer, _enc: BufferEncoding, cb: TransformCallback): void {
-    if (!this.#inHeader) return cb(null, chunk);
-    const text = this.#carry + chunk.toString('latin1');
+  /** The next chunk of the header section (latin1); returns what passes of it so far. */
+  take(chunk: string): string {
+    const text = this.#carry + chunk;
     let out = '';
     let pos = 0;
     for (;;) {
@@ -128,24 +132,71 @@ export class HeaderFilter extends Transform {
       out += this.#line(line);
     }
     this.#carry = this.#inHeader ? text.slice(pos) : '';
-    cb(null, Buffer.from(out, 'latin1'));
+    return out;
+  }
+
+  /** The end of the message: a message that ends inside its header section has an unterminated last line. */
+  end(): string {
+    const out = this.#inHeader ? (this.#carry ? this.#line(this.#carry) : '') + this.#decide() : '';
+    this.#carry = '';
+    return out;
+  }
+}
+
+/** HeaderFilterState as a stream transform. */
+export class HeaderFilter extends Transform {
+  readonly #state: HeaderFilterState;
+
+  constructor(remove: readonly HeaderRemoval[]) {
+    super();
+    this.#state = new HeaderFilterState(remove);
+  }
+
+  override _transform(chunk: Buffer, _enc: BufferEncoding, cb: TransformCallback): void {
+    if (!this.#state.inHeader) return cb(null, chunk);
+    cb(null, Buffer.from(this.#state.take(chunk.toString('latin1')), 'latin1'));
   }
 
   override _flush(cb: TransformCallback): void {
-    // A message that ends inside its header section: the last line has no line break.
-    const out = this.#inHeader ? (this.#carry ? this.#line(this.#carry) : '') + this.#decide() : '';
-    this.#carry = '';
+    const out = this.#state.end();
     cb(null, out ? Buffer.from(out, 'latin1') : undefined);
   }
 }
 
 /**
- * The message as delivered, in memory, when no header is to be removed (nothing to filter): the
- * added headers and the stored bytes in one buffer. Undefined otherwise (use composeMessage).
+ * HeaderFilter over a message in memory: only the header section is converted to text and back; the
+ * body is copied as it is.
  */
-export function composeBuffer(prefix: Buffer, bytes: Buffer, remove: readonly HeaderRemoval[] = []): Buffer | undefined {
-  if (remove.length) return undefined;
-  return prefix.length ? Buffer.concat([prefix, bytes]) : bytes;
+export function filterHeaders(bytes: Buffer, remove: readonly HeaderRemoval[]): Buffer {
+  if (!remove.length) return bytes;
+  const state = new HeaderFilterState(remove);
+  const end = headerSectionEnd(bytes);
+  const head = state.take(bytes.toString('latin1', 0, end));
+  if (state.inHeader) return Buffer.from(head + state.end(), 'latin1');
+  // take() returned the blank line and everything after it that it was given: nothing, past `end`.
+  return Buffer.concat([Buffer.from(head, 'latin1'), bytes.subarray(end)]);
+}
+
+/** Where the header section ends: just after its blank line (CRLF CRLF, or a bare LF one), else the length. */
+function headerSectionEnd(bytes: Buffer): number {
+  // Each line start: the message's first byte, then the byte after each LF.
+  for (let start = 0; start < bytes.length; ) {
+    if (bytes[start] === 0x0a) return start + 1;
+    if (bytes[start] === 0x0d && bytes[start + 1] === 0x0a) return start + 2;
+    const nl = bytes.indexOf(0x0a, start);
+    if (nl === -1) break;
+    start = nl + 1;
+  }
+  return bytes.length;
+}
+
+/**
+ * The message as delivered, in memory: the added headers, then the stored bytes minus the removed
+ * headers, in one buffer (what composeMessage streams, without the stream machinery).
+ */
+export function composeBuffer(prefix: Buffer, bytes: Buffer, remove: readonly HeaderRemoval[] = []): Buffer {
+  const kept = filterHeaders(bytes, remove);
+  return prefix.length ? Buffer.concat([prefix, kept]) : kept;
 }
 
 /** The message as delivered: added headers, then the spooled bytes minus removed headers. */

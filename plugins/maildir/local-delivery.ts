@@ -4,7 +4,7 @@
  * autocreate is off) falls back to INBOX, as an MDA must not lose mail over a folder (Dovecot's LDA
  * does the same). Only a user id the store cannot hold is a permanent failure.
  */
-import { composeMessage } from '../../core/queue/compose.ts';
+import { composeBuffer, composeMessage } from '../../core/queue/compose.ts';
 import type { DeliveryResult, LocalDelivery } from '../../core/queue/types.ts';
 import { isMailStoreError } from '../../core/store/errors.ts';
 import { INBOX, type MailStore, type MessageSource } from '../../core/store/mail-store.ts';
@@ -29,10 +29,12 @@ export function deliveryTrace(job: LocalDelivery): Buffer {
 export async function deliverLocal(store: MailStore, job: LocalDelivery, options: LocalDeliveryOptions): Promise<DeliveryResult> {
   const prefix = Buffer.concat([deliveryTrace(job), job.headerPrefix]);
   // A fresh source per attempt: a stream can be read once.
+  // A message in memory is composed in memory (the store writes it in one go); one in a file is
+  // streamed, through the header filter when headers are to be removed.
   const source = (): MessageSource =>
-    job.removeHeaders.length > 0
-      ? { stream: composeMessage(prefix, job.body, job.removeHeaders) }
-      : job.body.kind === 'file' ? { prefix, path: job.body.path } : Buffer.concat([prefix, job.body.bytes]);
+    job.body.kind === 'memory'
+      ? composeBuffer(prefix, job.body.bytes, job.removeHeaders)
+      : job.removeHeaders.length > 0 ? { stream: composeMessage(prefix, job.body, job.removeHeaders) } : { prefix, path: job.body.path };
   let folder = job.folder ?? INBOX;
   try {
     folder = canonicalFolderName(folder);
