@@ -14,6 +14,7 @@ import { Spool } from './queue/spool.ts';
 import { ownsQueueId, QueueIdFactory } from './queue/ids.ts';
 import { LiveQueueAdmin } from './queue/admin.ts';
 import { ControlServer, controlSocketPath } from './queue/control.ts';
+import type { DeliveryNotifier } from './queue/notify-port.ts';
 import { DsnNotifier } from './dsn/notifier.ts';
 import { submitMessage } from './submit/submit.ts';
 import type { SubmitRequest, SubmitResult } from './submit/types.ts';
@@ -34,6 +35,8 @@ export interface ServerOptions {
   dns?: DnsResolver;
   clock?: Clock;
   kv?: KeyValueStore;
+  /** Takes the delivery notices instead of the DSN notifier (tests), in place before the queue resumes. */
+  notifier?: DeliveryNotifier;
 }
 
 /**
@@ -63,9 +66,11 @@ export class PochtaServer {
   /** Queue ids of internally submitted mail (its own factory: the SMTP service owns the other). */
   #submitIds?: QueueIdFactory;
   readonly #worker: { id: number; count: number };
+  readonly #notices?: DeliveryNotifier;
 
   constructor(opts: ServerOptions) {
     this.#loaded = opts.loaded;
+    if (opts.notifier) this.#notices = opts.notifier;
     this.#worker = opts.worker ?? { id: 0, count: 1 };
     const cfg = opts.loaded.config;
     const log = opts.log ?? createLogger({ level: cfg.log.level, ...(cfg.log.pretty !== undefined ? { pretty: cfg.log.pretty } : {}) });
@@ -147,7 +152,7 @@ export class PochtaServer {
     await this.#spool.open();
     this.#queue = new QueueRunner(this.#spool, () => this.runtime, cfg.queue, this.log.child({ component: 'queue' }), this.clock, this.metrics);
     this.#notifier = new DsnNotifier({ submit: (r) => this.submit(r), hostname: () => this.#loaded.config.hostname, config: () => this.#loaded.config.dsn, log: this.log.child({ component: 'dsn' }), clock: this.clock });
-    this.#queue.notifier = this.#notifier;
+    this.#queue.notifier = this.#notices ?? this.#notifier;
     this.#smtp = new SmtpService({
       config: () => this.#loaded.config,
       runtime: () => this.runtime,

@@ -6,6 +6,7 @@ import { memoryLogger } from './memory-log.ts';
 import { PochtaServer } from '../server.ts';
 import type { DnsResolver } from '../dns.ts';
 import type { Clock } from '../clock.ts';
+import type { DeliveryNotifier } from '../queue/notify-port.ts';
 
 export interface TestServerOptions {
   /** Merged over a config with every listener on 127.0.0.1 port 0. */
@@ -17,6 +18,8 @@ export interface TestServerOptions {
   clock?: Clock;
   /** Runs on the data directory before the server starts (add users, drop files). */
   setup?: (dataDir: string) => Promise<void>;
+  /** Takes the delivery notices instead of the DSN notifier, from before the queue resumes. */
+  notifier?: DeliveryNotifier;
 }
 
 /**
@@ -54,7 +57,7 @@ export async function startTestServer(opts: TestServerOptions = {}) {
   const tree = deepMerge(base, opts.config ?? {});
   await opts.setup?.(dataDir);
   const loaded = await loadConfig({ tree, cwd: dataDir, env: {} });
-  const server = new PochtaServer({ loaded, log, ...(opts.dns ? { dns: opts.dns } : {}), ...(opts.clock ? { clock: opts.clock } : {}) });
+  const server = new PochtaServer({ loaded, log, ...(opts.dns ? { dns: opts.dns } : {}), ...(opts.clock ? { clock: opts.clock } : {}), ...(opts.notifier ? { notifier: opts.notifier } : {}) });
   await server.start();
   const addr = server.addresses();
   const port = (name: string) => {

@@ -25,8 +25,11 @@ export async function startQueueServer(sink: SmtpSink, queue: Record<string, unk
   await mkdir(dataDir, { recursive: true, mode: 0o700 });
   const events = path.join(dir, 'events.jsonl');
   const notices = path.join(dir, 'notices.jsonl');
+  // In place before the queue resumes: a message already in the spool may be tried at once.
+  const notifier = new RecordingNotifier(notices);
   const t = await startTestServer({
     dataDir,
+    notifier,
     config: {
       queue: { remoteRetryBaseMs: 100, remoteRetryMaxMs: 1000, retryBaseMs: 100, ...queue },
       plugins: {
@@ -35,8 +38,6 @@ export async function startQueueServer(sink: SmtpSink, queue: Record<string, unk
       },
     },
   });
-  const notifier = new RecordingNotifier(notices);
-  t.server.queue.notifier = notifier;
   return {
     ...t, dir, notifier, notices, events,
     async close(keep = false) {
