@@ -86,7 +86,8 @@ class LazyTapContext implements TapContext {
   #log?: Logger;
   #reason?: unknown;
   #unlisten?: () => void;
-  constructor(private readonly owner: TapOwner, private readonly base: Logger) {}
+  /** `trace.log` is read only when the tap logs: the session's or transaction's logger is made lazily too. */
+  constructor(private readonly owner: TapOwner, private readonly trace: CallTrace | undefined) {}
 
   get signal(): AbortSignal {
     if (!this.#ac) {
@@ -110,12 +111,13 @@ class LazyTapContext implements TapContext {
   get log(): Logger {
     if (this.#log) return this.#log;
     let real: Logger | undefined;
-    const make = () => (real ??= this.base.child({ plugin: this.owner.name }));
-    const base = this.base;
+    const { owner, trace } = this;
+    const make = () => (real ??= (trace?.log ?? owner.log).child({ plugin: owner.name }));
     this.#log = new Proxy({} as Logger, {
       get(_t, prop) {
         if (typeof prop === 'string' && LEVELS.has(prop)) {
-          return (...args: unknown[]) => (base.isLevelEnabled(prop) ? (make() as unknown as Record<string, (...a: unknown[]) => void>)[prop](...args) : undefined);
+          // The plugin's logger has the level every child of the root has.
+          return (...args: unknown[]) => (owner.log.isLevelEnabled(prop) ? (make() as unknown as Record<string, (...a: unknown[]) => void>)[prop](...args) : undefined);
         }
         const target = make();
         const v: unknown = Reflect.get(target, prop);
@@ -181,7 +183,7 @@ async function runTap<A, B, T>(
   b: B,
   judge: (value: T) => { outcome: string; problem?: string },
 ): Promise<{ value: T } | { failed: 'error' | 'timeout' }> {
-  const ctx = new LazyTapContext(owner, trace?.log ?? owner.log);
+  const ctx = new LazyTapContext(owner, trace);
   const started = performance.now();
   let outcome = 'none';
   try {

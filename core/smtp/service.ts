@@ -228,7 +228,8 @@ export class SmtpService {
       localAddress: lib.localAddress,
       localPort: lib.localPort,
       secure: Boolean(lib.secure) || info.kind === 'submissions',
-      log: d.log.child({ session: lib.id, remote: lib.remoteAddress }),
+      log: d.log,
+      logBindings: { session: lib.id, remote: lib.remoteAddress },
       openedAt: d.clock.now(),
     });
     if (lib.clientHostname && !/^\[/.test(lib.clientHostname)) s.clientHostname = lib.clientHostname;

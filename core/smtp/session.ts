@@ -16,8 +16,32 @@ export interface SessionInit {
   localAddress: string;
   localPort: number;
   secure: boolean;
+  /** The session's logger; with `logBindings`, the parent of a child made with them on first use. */
   log: Logger;
+  /** Fields every line of this session carries (session id, client address). */
+  logBindings?: Record<string, unknown>;
   openedAt: number;
+}
+
+/**
+ * A pino child costs more than the one line most sessions and transactions write (child() copies
+ * and serialises its bindings and recomputes the level methods). So each is made on first use;
+ * a line written before that carries the same fields itself (`line`).
+ */
+class LazyLog {
+  #child?: Logger;
+  constructor(private readonly parent: () => Logger, private readonly bindings: Record<string, unknown> | undefined) {}
+
+  get logger(): Logger {
+    if (this.#child) return this.#child;
+    const parent = this.parent();
+    return (this.#child = this.bindings ? parent.child(this.bindings) : parent);
+  }
+
+  /** Where a line goes, and the fields it must carry: none once the child exists. */
+  target(): { log: Logger; fields: Record<string, unknown> | undefined } {
+    return this.#child ? { log: this.#child, fields: undefined } : { log: this.parent(), fields: this.bindings };
+  }
 }
 
 /** The core's SmtpSession: plugins see it through the read-only interface. */
@@ -31,7 +55,7 @@ export class Session implements SmtpSession {
   readonly openedAt: number;
   readonly slots = new SlotStore();
   readonly evidence: Evidence[] = [];
-  readonly log: Logger;
+  readonly #log: LazyLog;
   secure: boolean;
   tls?: { protocol?: string; cipher?: string };
   clientHostname?: string;
@@ -51,7 +75,17 @@ export class Session implements SmtpSession {
     this.localPort = init.localPort;
     this.secure = init.secure;
     this.openedAt = init.openedAt;
-    this.log = init.log;
+    const parent = init.log;
+    this.#log = new LazyLog(() => parent, init.logBindings);
+  }
+
+  get log(): Logger {
+    return this.#log.logger;
+  }
+
+  /** Where a line of this session goes and the fields it must carry (see LazyLog). */
+  logTarget(): { log: Logger; fields: Record<string, unknown> | undefined } {
+    return this.#log.target();
   }
 
   allowRelay(reason: string): void {
@@ -59,8 +93,13 @@ export class Session implements SmtpSession {
   }
 
   callTrace(): CallTrace {
-    return { log: this.log, record: (e) => this.trace.push(e) };
+    return lazyTrace(this.#log, this.trace);
   }
+}
+
+/** A CallTrace whose logger is made only if a tap logs. */
+function lazyTrace(log: LazyLog, trace: TraceEntry[]): CallTrace {
+  return { get log() { return log.logger; }, record: (e) => trace.push(e) };
 }
 
 export class Spooled implements SpooledMessage {
@@ -82,13 +121,13 @@ export class Transaction implements SmtpTransaction {
   readonly headerEdits: HeaderEdit[] = [];
   readonly rcptTo: AcceptedRecipient[] = [];
   readonly trace: TraceEntry[] = [];
-  readonly log: Logger;
+  readonly #log: LazyLog;
   message?: Spooled;
   /** Final message-stage decision, for the log line. */
   outcome?: string;
 
   constructor(readonly id: string, readonly session: Session, readonly mailFrom: MailFrom) {
-    this.log = session.log.child({ queueId: id });
+    this.#log = new LazyLog(() => session.log, { queueId: id });
     if (session.evidence.length) this.evidence.push(...session.evidence);
   }
 
@@ -103,7 +142,19 @@ export class Transaction implements SmtpTransaction {
     this.headerEdits.push(match ? { op: 'remove', name, firstToken: match.firstToken } : { op: 'remove', name });
   }
 
+  get log(): Logger {
+    return this.#log.logger;
+  }
+
+  /** One info line with the session's and the transaction's fields, without making children for it. */
+  info(obj: Record<string, unknown>, msg: string): void {
+    const own = this.#log.target();
+    if (!own.fields) return own.log.info(obj, msg);
+    const session = this.session.logTarget();
+    session.log.info({ ...session.fields, ...own.fields, ...obj }, msg);
+  }
+
   callTrace(): CallTrace {
-    return { log: this.log, record: (e) => this.trace.push(e) };
+    return lazyTrace(this.#log, this.trace);
   }
 }

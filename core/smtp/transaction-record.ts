@@ -32,7 +32,7 @@ export function toEnvelope(tx: Transaction, size: number, receivedAt: number, qu
 
 /** One line per transaction: envelope, outcome, verdict timings, queue id. Never a password. */
 export function logTransaction(tx: Transaction, reply: Reply): void {
-  tx.log.info({
+  tx.info({
     event: 'smtp.transaction',
     from: tx.mailFrom.address,
     rcpt: tx.rcptTo.map((r) => r.address),
