@@ -43,12 +43,12 @@ export async function ensureAuthResults(tx: SmtpTransaction, authservId: string)
  * a decider that answered at DECIDE before us ends the message chain, the queue hook still runs.
  */
 export function registerAuthResults(hooks: PluginHooks, authservId: string): void {
-  hooks.smtp.message.tap(async (tx) => {
-    await ensureAuthResults(tx, authservId);
-    return undefined;
-  }, { stage: STAGE.DECIDE });
-  hooks.smtp.queue.tap(async (tx) => {
-    await ensureAuthResults(tx, authservId);
-    return undefined;
-  }, { stage: STAGE.FIRST });
+  // Synchronous when the field is already written (every tap but the first): the hook runner's
+  // cheap path for answers that need no timer.
+  const ensure = (tx: SmtpTransaction): Promise<undefined> | undefined => {
+    if (tx.slots.get(AUTH_RESULTS_HEADER) !== undefined) return undefined;
+    return ensureAuthResults(tx, authservId).then(() => undefined);
+  };
+  hooks.smtp.message.tap(ensure, { stage: STAGE.DECIDE });
+  hooks.smtp.queue.tap(ensure, { stage: STAGE.FIRST });
 }
