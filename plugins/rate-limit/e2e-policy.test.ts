@@ -1,9 +1,12 @@
 /** Rate limits over real SMTP: every action, the skip lists, Redis failures. */
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
+import { Dialogue } from '../../core/testing/dialogue.ts';
+import { startDnsServer } from '../../core/testing/dns-server.ts';
 import { startRedis, type TestRedis } from '../../core/testing/redis-server.ts';
+import { startTestServer } from '../../core/testing/server-harness.ts';
 import { send, waitFor } from '../../test/helpers/mail.ts';
-import { inbox, open, server, session, transact, WINDOW } from './e2e-helpers.ts';
+import { inbox, manualClock, open, server, session, transact, WINDOW } from './e2e-helpers.ts';
 
 describe('rate-limit actions and skips with a shared Redis', () => {
   let redis: TestRedis;
@@ -113,3 +116,35 @@ describe('rate-limit when Redis is down', () => {
   });
 });
 
+
+describe('rate-limit runs before the checks that ask DNS', () => {
+  test('a connection over the limit is refused before dnsbl or helo-rdns send a query; one within it is checked', async () => {
+    const dns = await startDnsServer({});
+    const s = await startTestServer({
+      config: {
+        dns: { servers: [dns.server], timeoutMs: 1000, tries: 1, cache: { maxEntries: 0 } },
+        plugins: {
+          'rate-limit': { connectionsPerIp: { limit: 1, windowMs: WINDOW } },
+          dnsbl: { zones: [{ zone: 'listed.test' }], checkPrivate: true },
+          'helo-rdns': { checkPrivate: true },
+          'local-domains': { domains: ['pochta.test'] },
+        },
+      },
+      clock: manualClock(),
+    });
+    try {
+      const first = await Dialogue.connect(s.port('mx'));
+      assert.match(await first.reply(), /^220 /);
+      first.close();
+      const asked = dns.queries.length;
+      assert.ok(asked >= 2, `the first connection was checked (list and PTR): ${JSON.stringify(dns.queries)}`);
+      const second = await Dialogue.connect(s.port('mx'));
+      assert.match(await second.reply(), /^421 4\.7\.0 /);
+      second.close();
+      assert.deepEqual(dns.queries.slice(asked), [], 'no lookup for the refused connection');
+    } finally {
+      await s.close();
+      await dns.close();
+    }
+  });
+});

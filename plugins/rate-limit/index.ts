@@ -9,8 +9,12 @@ import { Counters } from './counter.ts';
 import { clientId, compileSkipLists, networkSkipped, overText, repliesFor, senderSkipped, type WindowName } from './limits.ts';
 
 /** Set on a session whose open connection was counted, so disconnect uncounts exactly once. */
-/** Before the ordinary checks (dnsbl, spf...): a flood is refused before it costs DNS lookups; after relay-acl (STAGE.FIRST). */
-const LIMIT_STAGE = STAGE.CHECK - 10;
+/**
+ * Before everything that costs DNS lookups (dnsbl and helo-rdns start theirs at STAGE.ALLOW and just
+ * before it; spf at CHECK): a flood is refused first. After relay-acl (STAGE.FIRST), whose verdict
+ * the skip options read.
+ */
+const LIMIT_STAGE = STAGE.ALLOW - 10;
 
 const COUNTED = defineSlot<{ id: string; done: boolean }>('rate-limit.counted');
 
