@@ -26,11 +26,11 @@ export interface SessionInit {
 /**
  * A pino child costs more than the one line most sessions and transactions write (child() copies
  * and serialises its bindings and recomputes the level methods). So each is made on first use;
- * a line written before that carries the same fields itself (`line`).
+ * the transaction line written before that carries the same fields itself (Transaction.info).
  */
 class LazyLog {
   #child?: Logger;
-  constructor(private readonly parent: () => Logger, private readonly bindings: Record<string, unknown> | undefined) {}
+  constructor(private readonly parent: () => Logger, readonly bindings: Record<string, unknown> | undefined) {}
 
   get logger(): Logger {
     if (this.#child) return this.#child;
@@ -38,7 +38,12 @@ class LazyLog {
     return (this.#child = this.bindings ? parent.child(this.bindings) : parent);
   }
 
-  /** Where a line goes, and the fields it must carry: none once the child exists. */
+  /** The child, if it was made. */
+  get made(): Logger | undefined {
+    return this.#child;
+  }
+
+  /** Where a line goes without making the child, and the fields it must then carry itself. */
   target(): { log: Logger; fields: Record<string, unknown> | undefined } {
     return this.#child ? { log: this.#child, fields: undefined } : { log: this.parent(), fields: this.bindings };
   }
@@ -148,10 +153,10 @@ export class Transaction implements SmtpTransaction {
 
   /** One info line with the session's and the transaction's fields, without making children for it. */
   info(obj: Record<string, unknown>, msg: string): void {
-    const own = this.#log.target();
-    if (!own.fields) return own.log.info(obj, msg);
+    const own = this.#log.made;
+    if (own) return own.info(obj, msg);
     const session = this.session.logTarget();
-    session.log.info({ ...session.fields, ...own.fields, ...obj }, msg);
+    session.log.info({ ...session.fields, ...this.#log.bindings, ...obj }, msg);
   }
 
   callTrace(): CallTrace {
