@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { pino, type Logger } from 'pino';
+import { pino } from 'pino';
+import type { Logger } from '../log.ts';
 import { Session, Transaction } from './session.ts';
 import type { ListenerInfo, MailFrom } from './types.ts';
 
@@ -8,10 +9,10 @@ import type { ListenerInfo, MailFrom } from './types.ts';
 function recording() {
   const lines: Array<Record<string, unknown>> = [];
   let children = 0;
-  const root = pino({ base: undefined, timestamp: false }, { write: (l: string) => void lines.push(JSON.parse(l) as Record<string, unknown>) });
+  const root = pino({ base: undefined, timestamp: false }, { write: (l: string) => void lines.push(JSON.parse(l) as Record<string, unknown>) }) as unknown as Logger;
   const counted = (l: Logger): Logger => new Proxy(l, {
     get(t, p) {
-      if (p === 'child') return (...a: Parameters<Logger['child']>) => { children++; return counted(t.child(...a)); };
+      if (p === 'child') return (...a: Parameters<Logger['child']>) => { children++; return counted(t.child(...a) as unknown as Logger); };
       const v: unknown = Reflect.get(t, p, t);
       return typeof v === 'function' ? (v as (...x: unknown[]) => unknown).bind(t) : v;
     },
