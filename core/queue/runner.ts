@@ -311,11 +311,15 @@ export class QueueRunner {
       body,
       size: env.size,
     };
-    const log = this.log.child({ queueId: env.id });
+    // One line per delivery carries the queue id itself; a child logger (a measurable cost per
+    // message) is made only if a delivery plugin logs.
+    const root = this.log;
+    let child: Logger | undefined;
+    const trace = { get log(): Logger { return (child ??= root.child({ queueId: env.id })); } };
     const hooks = this.plugins().hooks;
     r.attempts++;
     r.lastAttemptAt = this.clock.now();
-    const result = (await hooks.delivery.local.call(job, {}, { log })) ?? { kind: 'tempfail' as const, reason: 'no plugin delivers local mail (enable maildir)' };
+    const result = (await hooks.delivery.local.call(job, {}, trace)) ?? { kind: 'tempfail' as const, reason: 'no plugin delivers local mail (enable maildir)' };
     const now = this.clock.now();
     const event = { queueId: env.id, recipient: r.address };
     if (result.kind === 'delivered') {
@@ -325,7 +329,7 @@ export class QueueRunner {
       delete r.lastError;
       delete r.nextAttemptAt;
       this.metrics.inc('delivery_total', { result: 'delivered' });
-      log.info({ event: 'delivery.delivered', rcpt: r.address, user: r.target.user, detail: result.detail }, 'delivered');
+      (child ?? root).info({ ...(child ? {} : { queueId: env.id }), event: 'delivery.delivered', rcpt: r.address, user: r.target.user, detail: result.detail }, 'delivered');
       await hooks.delivery.delivered.call({ ...event, ...(result.detail ? { detail: result.detail } : {}) }, {});
     } else if (result.kind === 'permfail' || now - env.receivedAt > this.opts.maxAgeMs) {
       r.state = 'failed';
@@ -334,14 +338,14 @@ export class QueueRunner {
       r.status = result.kind === 'permfail' ? (result.reply?.enhanced ?? '5.0.0') : '4.4.7';
       if (result.kind === 'permfail' && result.reply) r.diagnostic = diagnostic(result.reply);
       this.metrics.inc('delivery_total', { result: 'failed' });
-      log.error({ event: 'delivery.failed', rcpt: r.address, reason: r.lastError }, 'delivery failed permanently');
+      trace.log.error({ event: 'delivery.failed', rcpt: r.address, reason: r.lastError }, 'delivery failed permanently');
       await hooks.delivery.failed.call({ ...event, detail: r.lastError }, {});
     } else {
       r.lastError = result.reason;
       r.status = '4.0.0';
       r.nextAttemptAt = now + backoff(r.attempts, this.opts.retryBaseMs, this.opts.retryMaxMs);
       this.metrics.inc('delivery_total', { result: 'deferred' });
-      log.warn({ event: 'delivery.deferred', rcpt: r.address, reason: result.reason, retryAt: new Date(r.nextAttemptAt).toISOString() }, 'delivery deferred');
+      trace.log.warn({ event: 'delivery.deferred', rcpt: r.address, reason: result.reason, retryAt: new Date(r.nextAttemptAt).toISOString() }, 'delivery deferred');
       await hooks.delivery.deferred.call({ ...event, detail: result.reason }, {});
     }
   }
