@@ -107,3 +107,26 @@ test('with kept owner files, taking and dropping a lock allocates no inode; a de
     await rm(dir, { recursive: true, force: true });
   }
 });
+
+test('many callers in one process, with and without kept owner files: one holder at a time, nothing left behind', async () => {
+  const dir = await mkdtemp(path.join(os.tmpdir(), 'pochta-dotlock-'));
+  try {
+    const lock = path.join(dir, 'x.lock');
+    const owners = new DotlockOwners();
+    let inside = 0;
+    let most = 0;
+    let runs = 0;
+    await Promise.all(Array.from({ length: 30 }, (_, i) => withDotlock(nodeFs, lock, { staleMs: 60_000, timeoutMs: 10_000, ...(i % 3 === 0 ? { owners } : {}) }, async () => {
+      most = Math.max(most, ++inside);
+      await sleep(1);
+      inside--;
+      runs++;
+    })));
+    assert.equal(runs, 30);
+    assert.equal(most, 1, 'never two holders');
+    await owners.removeAll(nodeFs);
+    assert.deepEqual(await readdir(dir), []);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+});

@@ -4,8 +4,9 @@
  * holder whose pid no longer runs is broken at once, any other after `staleMs`. Critical sections are
  * short (index I/O only, never message bodies), so a lock older than that is abandoned, not busy.
  *
- * Taking the lock is link(2) of the process's own owner file (`<lock>.<host>.<pid>`, holding the line
- * "pid host") to the lock name; link fails with EEXIST like O_EXCL, and works on NFS. So:
+ * Taking the lock is link(2) of an owner file (`<lock>.<host>.<pid>` kept by the process, or
+ * `<lock>.<host>.<pid>.<random>` made for one use; holding the line "pid host") to the lock name; link
+ * fails with EEXIST like O_EXCL, and works on NFS. So:
  * - the lock never exists without its owner in it (an O_EXCL create followed by a write left an empty,
  *   ownerless lock whenever the holder was killed in between: the write waits behind fsyncs on the
  *   thread pool, so under load that window is milliseconds, and the restarted server waited `staleMs`);
@@ -15,6 +16,7 @@
  *   server's CPU in the SMTP benchmark).
  * Age is the inode's ctime: link and the keep-alive utimes both set it.
  */
+import { randomBytes } from 'node:crypto';
 import os from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -66,7 +68,9 @@ export async function withDotlock<T>(
   options: DotlockOptions,
   fn: () => Promise<T>,
 ): Promise<T> {
-  const owner = ownerFileOf(lockPath, process.pid, os.hostname());
+  // Kept owner files are one per process and lock; a per-use one is this call's own, so two calls
+  // in one process never remove each other's.
+  const owner = options.owners ? ownerFileOf(lockPath, process.pid, os.hostname()) : `${ownerFileOf(lockPath, process.pid, os.hostname())}.${randomBytes(4).toString('hex')}`;
   try {
     await acquire(fs, lockPath, owner, options);
   } catch (err) {
@@ -144,7 +148,7 @@ async function removeDeadOwners(fs: FsPort, lockPath: string): Promise<void> {
   const names = await fs.readdir(path.dirname(lockPath));
   for (const name of names) {
     if (!name.startsWith(prefix)) continue;
-    const pid = Number(name.slice(prefix.length));
+    const pid = Number(name.slice(prefix.length).split('.')[0]); // "<pid>", or "<pid>.<random>" (per use)
     if (Number.isInteger(pid) && pid > 0 && pid !== process.pid && !pidRuns(pid)) {
       await fs.unlink(path.join(path.dirname(lockPath), name)).catch(() => undefined);
     }
