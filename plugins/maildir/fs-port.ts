@@ -4,6 +4,7 @@
  */
 import fs from 'node:fs';
 import fsp from 'node:fs/promises';
+import { readPrefixSync } from '../../core/fs/read-prefix.ts';
 
 export type FsPort = Pick<
   typeof fsp,
@@ -59,23 +60,6 @@ function readRange(file: string, position: number, length: number): Promise<Buff
       else step();
     });
   });
-}
-
-function readPrefixSync(file: string, buf: Buffer, length: number): number {
-  const fd = fs.openSync(file, 'r');
-  try {
-    const want = Math.min(length, buf.length);
-    let got = 0;
-    // Bounded: each read advances or hits end of file.
-    while (got < want) {
-      const n = fs.readSync(fd, buf, got, want - got, got);
-      if (n === 0) break;
-      got += n;
-    }
-    return got;
-  } finally {
-    fs.closeSync(fd);
-  }
 }
 
 function createFile(file: string, bytes: Uint8Array, mode: number): Promise<number> {

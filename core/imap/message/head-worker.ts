@@ -7,7 +7,7 @@
  *
  * Protocol: HeadRequest in, HeadReply out (one per request, same id); `ready` once loaded.
  */
-import fs from 'node:fs';
+import { readPrefixSync } from '../../fs/read-prefix.ts';
 import { parentPort } from 'node:worker_threads';
 import { envelopeTextOf } from './envelope.ts';
 import { headFromPrefix } from './head.ts';
@@ -47,22 +47,6 @@ export const MISSING = -1;
 /** Parses run at start (warmUp). */
 const WARM_UP_ROUNDS = 3000;
 
-function readPrefix(file: string, buf: Buffer, length: number): number {
-  const fd = fs.openSync(file, 'r');
-  try {
-    let got = 0;
-    // Bounded: each read advances or ends at end of file.
-    while (got < length) {
-      const n = fs.readSync(fd, buf, got, length - got, got);
-      if (n === 0) break;
-      got += n;
-    }
-    return got;
-  } finally {
-    fs.closeSync(fd);
-  }
-}
-
 /** Reads and parses one batch; pure apart from the file reads (exported for the equivalence test). */
 export function readHeads(req: HeadRequest, scratch: { buf: Buffer }): HeadReply {
   const n = req.paths.length;
@@ -82,7 +66,7 @@ export function readHeads(req: HeadRequest, scratch: { buf: Buffer }): HeadReply
       try {
         for (const length of [req.length, MAX_HEADER_BYTES]) {
           if (scratch.buf.length < length) scratch.buf = Buffer.allocUnsafe(length);
-          const read = readPrefix(file, scratch.buf, length);
+          const read = readPrefixSync(file, scratch.buf, length);
           const h = headFromPrefix(scratch.buf, read, size);
           if (h) {
             start = h.bodyStart;
