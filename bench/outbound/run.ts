@@ -16,6 +16,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { RemoteQueueAdmin } from '../../core/queue/control-client.ts';
+import { killGroup, pidAlive } from '../lib/group.ts';
 import { freePort } from '../lib/net.ts';
 import { benchServerYaml } from '../lib/pochta-yaml.ts';
 
@@ -202,14 +203,7 @@ postlog   unix-dgram n  -       n       -       1       postlogd
   const after = treeStats(master);
   const left = queued();
   postfix(etc, 'stop');
-  for (let i = 0; i < 100; i++) {
-    try {
-      process.kill(master, 0);
-      await sleep(100);
-    } catch {
-      break;
-    }
-  }
+  for (let i = 0; i < 100 && pidAlive(master); i++) await sleep(100);
   postfixEtc = undefined;
   const delivered = S.messages - left;
   return {
@@ -318,19 +312,7 @@ async function runPochta(sinkPort: number): Promise<Result> {
       rssMb: peakRss / 1024, delivered, seconds,
     };
   } finally {
-    try {
-      process.kill(-pid, 'SIGTERM');
-    } catch {
-      /* gone */
-    }
-    for (let i = 0; i < 100; i++) {
-      try {
-        process.kill(pid, 0);
-        await sleep(100);
-      } catch {
-        break;
-      }
-    }
+    await killGroup(pid);
   }
 }
 

@@ -3,11 +3,9 @@ import type { Readable } from 'node:stream';
 import { checkServerIdentity, connect as tlsConnect, type ConnectionOptions, type TLSSocket } from 'node:tls';
 import type { OutboundTlsPolicy } from '../../core/hooks.ts';
 import { mxMatches } from './mta-sts.ts';
-import { DotStuffer, stuffWhole } from './smtp-data.ts';
+import { DotStuffer } from './smtp-data.ts';
 import { parseEhlo, replyText, xtext, type SmtpReply } from './smtp-reply.ts';
 import { SmtpWire, WireError } from './smtp-wire.ts';
-
-export { parseEhlo } from './smtp-reply.ts';
 
 /** Why a connection could not be used; `response` when the server said so (4xx greeting, 5xx EHLO). */
 export class ConnectError extends Error {
@@ -342,14 +340,21 @@ export class SmtpClient {
     return { accepted, rejected, response: replyText(end) };
   }
 
-  /** The message, dot-stuffed with CRLF line ends, then "." (one write when it is in memory). */
+  /** The message, dot-stuffed with CRLF line ends, then "." (one corked write when it is in memory). */
   async #body(message: Readable | Buffer): Promise<void> {
     const w = this.#wire;
+    const stuffer = new DotStuffer();
     if (Buffer.isBuffer(message)) {
-      w.write(stuffWhole(message), 1);
+      // Not joined into one buffer: the message goes as it is when nothing needs stuffing.
+      w.socket.cork();
+      try {
+        w.write(stuffer.push(message), 0);
+        w.write(stuffer.end(), 1);
+      } finally {
+        w.socket.uncork();
+      }
       return;
     }
-    const stuffer = new DotStuffer();
     try {
       for await (const chunk of message) {
         const data = stuffer.push(Buffer.isBuffer(chunk) ? chunk : Buffer.from(String(chunk)));

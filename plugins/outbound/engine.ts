@@ -16,7 +16,7 @@ import { localFailure, outcomeFromReply, parseReply } from './outcome.ts';
 import { ConnectionPool } from './pool.ts';
 import { checkRemote } from './remote-checks.ts';
 import { configuredHop } from './route.ts';
-import { applyRequireTls, basePolicy, describePolicy } from './tls-policy.ts';
+import { applyRequireTls, basePolicy, describePolicy, policyKey } from './tls-policy.ts';
 
 /** The three outbound hooks, as the engine calls them (undefined: nobody answered). */
 export interface OutboundHookCalls {
@@ -110,10 +110,13 @@ export class OutboundEngine implements RemoteDelivery {
       else byDomain.set(d, [r]);
     }
     const outcomes: Outcomes = new Map();
+    // The message as sent (added headers, removed ones gone), composed once per job whatever the
+    // number of next hops and attempts; undefined when it is too large to hold (it is streamed).
     let read: Promise<Buffer | undefined> | undefined;
-    const body: BodyBytes = () => (read ??= job.body.kind === 'memory'
+    const body: BodyBytes = () => (read ??= (job.body.kind === 'memory'
       ? Promise.resolve(job.body.bytes)
-      : job.size <= IN_MEMORY_BYTES ? readKnownSize(job.body.path, job.size).catch(() => undefined) : Promise.resolve(undefined));
+      : job.size <= IN_MEMORY_BYTES ? readKnownSize(job.body.path, job.size).catch(() => undefined) : Promise.resolve(undefined))
+      .then((bytes) => bytes && composeBuffer(job.headerPrefix, bytes, job.removeHeaders)));
     const fail = (rcpts: readonly RemoteRecipient[], domain: string, err: unknown) => {
       this.#d.log.warn({ event: 'outbound.error', queueId: job.queueId, domain, err: (err as Error).message }, 'attempt failed');
       for (const r of rcpts) if (!outcomes.has(r.address)) outcomes.set(r.address, { kind: 'tempfail', reason: `internal error: ${(err as Error).message}` });
@@ -212,7 +215,7 @@ export class OutboundEngine implements RemoteDelivery {
     }
     // Same next hop, same way of talking to it: only then one transaction for both domains.
     const auth = targets[0]?.auth?.user ?? '';
-    return { key: `${destKey}|${tlsPolicy}|${auth}|${targets[0]?.implicitTls ?? false}`, destKey, domains: [domain], rcpts: [...rcpts], targets, policy };
+    return { key: `${destKey}|${policyKey(policy)}|${auth}|${targets[0]?.implicitTls ?? false}`, destKey, domains: [domain], rcpts: [...rcpts], targets, policy };
   }
 
   /** One next hop: a connection slot for it (per-destination and total caps), then the attempt. */
@@ -237,7 +240,7 @@ export class OutboundEngine implements RemoteDelivery {
     const failures: string[] = [];
     let lastReply: ReturnType<typeof parseReply> = undefined;
     for (const t of targets.slice(0, Math.max(this.#d.config.maxMxHosts, 1) * 2)) {
-      const key = `${t.address}|${t.port}|${t.host}|${t.implicitTls}|${describePolicy(policy)}|${t.auth?.user ?? ''}`;
+      const key = `${t.address}|${t.port}|${t.host}|${t.implicitTls}|${policyKey(policy)}|${t.auth?.user ?? ''}`;
       // An idle connection from the pool may have been closed by the server just now (no RSET
       // probes it first, RFC 5321 §4.1.4): when it breaks before any reply, one fresh connection
       // to the same host takes the message.
@@ -321,8 +324,7 @@ export class OutboundEngine implements RemoteDelivery {
       for (const r of rcpts) out.set(r.address, check.fail);
       return true;
     }
-    const bytes = await body();
-    const whole = bytes && composeBuffer(job.headerPrefix, bytes, job.removeHeaders);
+    const whole = await body();
     const { ret, envid } = job.mailFrom.dsn ?? {};
     // RFC 3461 §6.2: NOTIFY/ORCPT passed to a DSN-capable hop make success notices its job.
     const passedDsn = (r: RemoteRecipient) => ext.has('DSN') && Boolean(r.dsn?.notify?.length || r.dsn?.orcpt);
@@ -330,7 +332,7 @@ export class OutboundEngine implements RemoteDelivery {
       const res = await client.send({
         from: job.mailFrom.address, to: rcpts, size, dsn: ret || envid ? { ret, envid } : undefined, eightBit: check.eightBit,
         smtpUtf8: job.mailFrom.smtpUtf8, requireTls: job.mailFrom.requireTls,
-      }, whole ?? composeMessage(job.headerPrefix, bytes ? { kind: 'memory', bytes } : job.body, job.removeHeaders));
+      }, whole ?? composeMessage(job.headerPrefix, job.body, job.removeHeaders));
       const okReply = parseReply(res.response);
       const rejected = new Map(res.rejected.map((r) => [r.recipient, r.response]));
       for (const r of rcpts) {

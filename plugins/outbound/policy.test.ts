@@ -10,6 +10,7 @@ import { OutboundConfig } from './config.ts';
 import { hookCalls, OutboundEngine } from './engine.ts';
 import outbound from './index.ts';
 import { makeCert, makeJob, startPeers, startPolicyServer, type PeerOptions } from './test-support.ts';
+import { policyKey } from './tls-policy.ts';
 import { z } from 'zod';
 import { waitFor } from '../../test/helpers/mail.ts';
 import { MemoryKv } from '../../core/kv/memory.ts';
@@ -282,4 +283,13 @@ void test('the plugin as registered calls the outbound hooks (ctx.drives): a tap
     await dns.close();
     await peers.close();
   }
+});
+
+test('policyKey: policies that pin different certificates never share a transaction or a pooled connection', () => {
+  const base = { mode: 'require' as const, verify: true, source: 'config' };
+  const a = policyKey({ ...base, fingerprints: ['AA:BB'] });
+  assert.notEqual(a, policyKey({ ...base, fingerprints: ['CC:DD'] }));
+  assert.equal(a, policyKey({ ...base, fingerprints: ['aabb'] }), 'the same pin however it is written');
+  assert.notEqual(policyKey({ ...base, mxPatterns: ['mx1.example'] }), policyKey({ ...base, mxPatterns: ['mx2.example'] }));
+  assert.notEqual(policyKey(base), policyKey({ ...base, testing: true }));
 });

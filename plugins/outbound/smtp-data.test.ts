@@ -1,6 +1,12 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { DotStuffer, stuffWhole } from './smtp-data.ts';
+import { DotStuffer } from './smtp-data.ts';
+
+/** A whole message as sent, terminator included (what the client writes for one in memory). */
+function stuffWhole(message: Buffer): Buffer {
+  const s = new DotStuffer();
+  return Buffer.concat([s.push(message), s.end()]);
+}
 
 const stuffed = (chunks: string[]) => {
   const s = new DotStuffer();

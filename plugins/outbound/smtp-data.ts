@@ -47,9 +47,3 @@ export class DotStuffer {
     return this.#lastCr ? CRLF_END.subarray(1) : CRLF_END;
   }
 }
-
-/** A whole message in memory as sent, terminator included: one buffer, one write. */
-export function stuffWhole(message: Buffer): Buffer {
-  const s = new DotStuffer();
-  return Buffer.concat([s.push(message), s.end()]);
-}

@@ -42,6 +42,17 @@ export function applyRequireTls(policy: OutboundTlsPolicy, requireTls: boolean):
 }
 
 /** A short text for the per-attempt log line. */
+/**
+ * What makes two policies the same way of talking to a next hop: every field the connection is
+ * checked against (describePolicy only counts pinned fingerprints). For keys that decide which
+ * domains share a transaction and which pooled connection may be reused.
+ */
+export function policyKey(p: OutboundTlsPolicy): string {
+  const fps = p.fingerprints ? [...p.fingerprints].map((f) => f.replace(/:/g, '').toUpperCase()).sort().join(',') : '';
+  const mx = p.mxPatterns ? [...p.mxPatterns].map((m) => m.toLowerCase()).sort().join(',') : '';
+  return `${p.mode}|${p.verify}|${p.testing ? 1 : 0}|${mx}|${fps}|${p.source}`;
+}
+
 export function describePolicy(p: OutboundTlsPolicy): string {
   const parts = [p.mode, p.verify ? 'verify' : 'no-verify'];
   if (p.mxPatterns) parts.push(`mx=${p.mxPatterns.join(',')}`);
