@@ -66,9 +66,45 @@ export async function writeMessage(
   const tmp = path.join(target.dir, 'tmp', name);
   const info = target.info ?? '';
   const subdir = info === '' ? 'new' : 'cur';
-  if (source instanceof Uint8Array && source.byteLength <= SYNC_WRITE_MAX) {
-    return writeSmall(fs, { name, tmp, info, subdir }, source, target);
+  const size = source instanceof Uint8Array && source.byteLength <= SYNC_WRITE_MAX ? await writeTmpWhole(fs, tmp, source) : await writeTmpStreamed(fs, tmp, source);
+  const base = `${name},S=${size}`;
+  const filename = subdir === 'new' ? base : curName(base, info);
+  try {
+    if (target.internalDate) await fs.utimes(tmp, target.internalDate, target.internalDate);
+    await fs.rename(tmp, path.join(target.dir, subdir, filename));
+  } catch (err) {
+    await fs.unlink(tmp).catch(() => undefined);
+    throw err;
   }
+  return { base, filename, subdir, size, internalDate: target.internalDate ?? new Date() };
+}
+
+/**
+ * A small in-memory message into tmp/, fsynced and closed: one write through fs callbacks (no
+ * FileHandle, no chunk reader). Its size; on failure the file is gone (createFile removes a file
+ * it could not write).
+ */
+async function writeTmpWhole(fs: FsPort, tmp: string, bytes: Uint8Array): Promise<number> {
+  const fd = await fs.createFile(tmp, bytes, 0o600);
+  try {
+    try {
+      await fs.fsyncFd(tmp, fd);
+    } finally {
+      await fs.closeFd(tmp, fd);
+    }
+  } catch (err) {
+    await fs.unlink(tmp).catch(() => undefined);
+    throw err;
+  }
+  return bytes.byteLength;
+}
+
+/**
+ * Any message into tmp/ in CHUNK_SIZE steps, fsynced and closed; the tmp/ file is created while
+ * the source opens and reads its first chunk, and the source is closed while the file is fsynced.
+ * Its size; on failure the file is gone.
+ */
+async function writeTmpStreamed(fs: FsPort, tmp: string, source: MessageSource): Promise<number> {
   const reader = chunkReader(fs, source);
   const [opened, first] = await Promise.allSettled([fs.open(tmp, 'wx', 0o600), reader.next()]);
   if (opened.status === 'rejected') {
@@ -77,8 +113,6 @@ export async function writeMessage(
   }
   const out = opened.value;
   let size = 0;
-  let base: string;
-  let filename: string;
   try {
     try {
       if (first.status === 'rejected') throw first.reason;
@@ -92,41 +126,11 @@ export async function writeMessage(
     } finally {
       await Promise.all([out.close(), reader.close().catch(() => undefined)]);
     }
-    if (target.internalDate) await fs.utimes(tmp, target.internalDate, target.internalDate);
-    base = `${name},S=${size}`;
-    filename = subdir === 'new' ? base : curName(base, info);
-    await fs.rename(tmp, path.join(target.dir, subdir, filename));
   } catch (err) {
     await fs.unlink(tmp).catch(() => undefined);
     throw err;
   }
-  return { base, filename, subdir, size, internalDate: target.internalDate ?? new Date() };
-}
-
-/** writeMessage for a small in-memory message: the same steps with the cheapest calls. */
-async function writeSmall(
-  fs: FsPort,
-  file: { readonly name: string; readonly tmp: string; readonly info: string; readonly subdir: 'new' | 'cur' },
-  bytes: Uint8Array,
-  target: DeliverTarget,
-): Promise<Delivered> {
-  const { name, tmp, info, subdir } = file;
-  const fd = await fs.createFile(tmp, bytes, 0o600);
-  const base = `${name},S=${bytes.byteLength}`;
-  const filename = subdir === 'new' ? base : curName(base, info);
-  try {
-    try {
-      await fs.fsyncFd(tmp, fd);
-    } finally {
-      await fs.closeFd(tmp, fd);
-    }
-    if (target.internalDate) await fs.utimes(tmp, target.internalDate, target.internalDate);
-    await fs.rename(tmp, path.join(target.dir, subdir, filename));
-  } catch (err) {
-    await fs.unlink(tmp).catch(() => undefined);
-    throw err;
-  }
-  return { base, filename, subdir, size: bytes.byteLength, internalDate: target.internalDate ?? new Date() };
+  return size;
 }
 
 /** A source's bytes in order, one chunk per next() (undefined at the end); close() may be called any time, twice. */

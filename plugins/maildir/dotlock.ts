@@ -185,7 +185,8 @@ async function breakIfStale(fs: FsPort, lockPath: string, staleMs: number): Prom
     const again = await fs.stat(lockPath);
     if (again.ino !== first.ino || again.ctimeMs !== first.ctimeMs) return;
     await fs.unlink(lockPath);
-    if (dead !== undefined) await fs.unlink(ownerFileOf(lockPath, dead, os.hostname())).catch(() => undefined);
+    // Its owner file (kept or per use) and any other left by processes killed on this host.
+    if (dead !== undefined) await removeDeadOwners(fs, lockPath).catch(() => undefined);
   } catch (err) {
     if (!isErrno(err, 'ENOENT')) throw err;
   }

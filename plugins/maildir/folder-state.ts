@@ -18,7 +18,6 @@ import type { ChangeSet } from './changes.ts';
 import { ensureKeywords, keywordSlot, loadKeywords } from './keywords.ts';
 import type { IndexEntry, IndexRecord } from './uid-index.ts';
 
-/** Renames of new/ → cur/ in flight at once when a session claims \Recent. */
 /** Renames per slice, and the time a slice may take, before the event loop gets its turn (claimRecent). */
 const RENAME_SLICE = 64;
 const RENAME_SLICE_MS = 4;

@@ -66,7 +66,8 @@ function createFile(file: string, bytes: Uint8Array, mode: number): Promise<numb
   return new Promise((resolve, reject) => {
     fs.open(file, 'wx', mode, (openErr, fd) => {
       if (openErr) return reject(openErr);
-      const fail = (err: Error): void => fs.close(fd, () => reject(err));
+      // Created by this call: a failed write leaves no partial file in tmp/.
+      const fail = (err: Error): void => fs.close(fd, () => fs.unlink(file, () => reject(err)));
       // Bounded: each write advances or the loop ends (a regular file takes a small write whole, or fails).
       const step = (off: number): void => {
         if (off >= bytes.byteLength) return resolve(fd);
