@@ -6,7 +6,7 @@
 //      (16 in flight) vs synchronous in bounded slices (plugins/maildir/prefix-reader.ts);
 //   3. the message layer: full MIME parse of every message (cache.get) vs header-only (cache.head);
 //   4. renaming N files new/ → cur/ (what SELECT's \Recent claim does): one awaited fs.promises.rename
-//      after the other (as folder-state.ts claimRecent does now), 16 in flight, synchronous in slices.
+//      after the other, 16 in flight, or synchronous in bounded slices (what folder-state.ts claimRecent does now).
 // Prints CPU and wall time per message and the longest event-loop stall.
 import fs from 'node:fs';
 import fsp from 'node:fs/promises';

@@ -284,7 +284,7 @@ export class ImapSession {
   async send(data: string | Buffer): Promise<void> {
     if (typeof data === 'string') {
       this.#outText += data;
-      // Characters, not bytes: a batch bound, never less than the bytes it stands for.
+      // Characters, not bytes (UTF-8 may take up to 3 per character): a rough batch bound, cheap to keep.
       this.#outBytes += data.length;
     } else {
       this.#takeText();

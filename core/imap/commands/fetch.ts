@@ -255,8 +255,8 @@ function prepareItem(s: ImapSession, item: FetchItem, info: MessageInfo, struct:
   switch (item.kind) {
     case 'UID': case 'FLAGS': case 'INTERNALDATE': case 'RFC822.SIZE': case 'MODSEQ': return { head: textItem(view, item, info) };
     case 'ENVELOPE': return { head: envelopeBytes(struct!) };
-    case 'BODY': return { head: Buffer.concat([Buffer.from('BODY '), encode(bodyStructure(full(struct), false))]) };
-    case 'BODYSTRUCTURE': return { head: Buffer.concat([Buffer.from('BODYSTRUCTURE '), encode(bodyStructure(full(struct), true))]) };
+    case 'BODY': return { head: encode(bodyStructure(full(struct), false), 'BODY ') };
+    case 'BODYSTRUCTURE': return { head: encode(bodyStructure(full(struct), true), 'BODYSTRUCTURE ') };
     case 'RFC822': return whole(s, 'RFC822 ', info);
     case 'RFC822.HEADER': return section(view, info.uid, struct!, HEADER).then((d) => literal('RFC822.HEADER ', d));
     case 'RFC822.TEXT': return readSection(view, info.uid, full(struct), TEXT).then((d) => literal('RFC822.TEXT ', d));

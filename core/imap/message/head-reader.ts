@@ -67,11 +67,6 @@ export class HeadReader {
     this.#worker = w;
   }
 
-  /** Batches sent and not answered yet. */
-  get busy(): number {
-    return this.#waiting.size;
-  }
-
   /** True once the worker has loaded and while it works. */
   get ready(): boolean {
     return this.#ready && this.#worker !== undefined;

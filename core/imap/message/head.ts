@@ -49,15 +49,6 @@ const SP = 32;
 const HT = 9;
 const COLON = 58;
 
-export { headerEnd };
-
-/**
- * The fields `keep` selects from a header block, equal to `parseHeader(block, keep)` but without
- * decoding or splitting the fields it drops. Text decoding is decided over the whole block, as
- * header.ts does: UTF-8 when valid (or when the block really contains U+FFFD), else Latin-1.
- * `initials`, when given, holds the lower-case first letter of every name `keep` accepts: a field
- * starting with any other ASCII letter is skipped without decoding its name.
- */
 /**
  * What a parse keeps, known up front so the other fields are skipped without decoding their names:
  * first letters, (first letter, length) shapes, and each kept name once (the fields share its string).
@@ -78,6 +69,13 @@ export function nameFilter(names: Iterable<string>): NameFilter {
   };
 }
 
+/**
+ * The fields `keep` selects from a header block, equal to `parseHeader(block, keep)` but without
+ * decoding or splitting the fields it drops. Text decoding is decided over the whole block, as
+ * header.ts does: UTF-8 when valid (or when the block really contains U+FFFD), else Latin-1.
+ * `filter`, when given, holds the lower-case first letters (a set of them, or a NameFilter) of every
+ * name `keep` accepts: a field starting with any other ASCII letter is skipped without decoding its name.
+ */
 export function parseHeaderFast(block: Buffer, keep: (name: string) => boolean, filter?: ReadonlySet<number> | NameFilter): HeaderField[] {
   const initials = filter === undefined || filter instanceof Set ? (filter as ReadonlySet<number> | undefined) : (filter as NameFilter).initials;
   const shaped = filter !== undefined && !(filter instanceof Set) ? (filter as NameFilter) : undefined;

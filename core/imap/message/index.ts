@@ -50,12 +50,6 @@ const HEAD_BATCH = 128;
  */
 const HEAD_READ = 16 * 1024;
 /**
- * Head-reading worker threads. One: on a 2-core machine a second one cost more CPU (its own start and
- * compilation) and was slower, not faster (bench/imap/fetch-cpu.ts, 10,000 messages: 380–510 ms vs 230–350).
- */
-const HEAD_THREADS = 1;
-
-/**
  * Cache of structures, owned by whoever creates it (the server instance; no module state).
  * A reader going up through a folder (FETCH 1:*, SEARCH) gets the next messages parsed in parallel
  * ahead of it, so a cold folder costs file-system latency once per READAHEAD messages, not per message.
@@ -65,9 +59,8 @@ export class StructureCache {
   private readonly inflight = new Map<string, Promise<MessageStructure>>();
   /** Header-only summaries (FETCH FLAGS ENVELOPE, BODY[HEADER]): no body parse behind them. */
   private readonly heads: FolderLru<MessageHead>;
-  /** Per view: its folder key in `heads` (user, folder, UIDVALIDITY), and whether its summary file is loaded. */
+  /** Per view: its folder key in `heads` (user, folder, UIDVALIDITY). */
   private readonly viewKeys = new WeakMap<FolderView, string>();
-  private readonly loadedViews = new WeakSet<FolderView>();
   /** Running head reads: folder key → each message's UID → the batch that reads it (no string key per message). */
   private readonly headsInflight = new Map<string, Map<number, Promise<Map<number, MessageHead>>>>();
   /** Last UID asked for per view id (bounded like the entries), to spot sequential readers. */
@@ -75,8 +68,12 @@ export class StructureCache {
   private readonly lastHead: Lru<number>;
   private ahead = 0;
   private readonly summary: SummaryFiles | undefined;
-  /** The head-reading worker threads (startHeadWorker); none: heads are read on this thread. */
-  private readers: HeadReader[] = [];
+  /**
+   * The head-reading worker thread (startHeadWorker); none: heads are read on this thread. One: on a
+   * 2-core machine a second one cost more CPU (its own start and compilation) and was slower, not
+   * faster (bench/imap/fetch-cpu.ts, 10,000 messages: 380–510 ms vs 230–350).
+   */
+  private headReader: HeadReader | undefined;
 
   /**
    * `maxEntries` bounds memory (a structure is a few hundred bytes to a few KB). `dir` turns on the
@@ -92,25 +89,22 @@ export class StructureCache {
   }
 
   /**
-   * Starts `threads` head-reading worker threads (head-reader.ts) and waits, at most `timeoutMs`, until
-   * they have loaded; false when none did (heads are then read on this thread until one has).
+   * Starts the head-reading worker thread (head-reader.ts) and waits, at most `timeoutMs`, until it
+   * has loaded; false when it did not (heads are then read on this thread until it has).
    */
-  async startHeadWorker(timeoutMs = 10_000, threads = HEAD_THREADS): Promise<boolean> {
-    if (this.readers.length === 0) this.readers = Array.from({ length: Math.max(1, threads) }, () => new HeadReader());
-    const loaded = await Promise.all(this.readers.map((r) => r.whenReady(timeoutMs)));
-    return loaded.some(Boolean);
+  async startHeadWorker(timeoutMs = 10_000): Promise<boolean> {
+    this.headReader ??= new HeadReader();
+    return this.headReader.whenReady(timeoutMs);
   }
 
-  /** True when a head-reading worker thread is loaded and working (tests). */
+  /** True when the head-reading worker thread is loaded and working (tests). */
   get headWorkerReady(): boolean {
-    return this.readers.some((r) => r.ready);
+    return this.headReader?.ready ?? false;
   }
 
-  /** The loaded worker with the fewest batches waiting, if any. */
+  /** The worker thread, when it is loaded. */
   private reader(): HeadReader | undefined {
-    let best: HeadReader | undefined;
-    for (const r of this.readers) if (r.ready && (!best || r.busy < best.busy)) best = r;
-    return best;
+    return this.headReader?.ready ? this.headReader : undefined;
   }
 
   get(view: FolderView, uid: number): Promise<MessageStructure> {
@@ -206,15 +200,12 @@ export class StructureCache {
    */
   private readAheadHeads(view: FolderView, fk: string, uid: number): void {
     if (!view.filePaths) return;
-    // One batch ahead per loaded worker, so each has the next one when it is done.
-    const ahead = this.readers.filter((r) => r.ready).length;
-    for (let n = 0; n < ahead; n++) {
-      const last = this.lastHead.get(view.id);
-      if (last === undefined || last < uid || last - uid >= ahead * HEAD_BATCH) return;
-      const next = this.batchFrom(view, fk, last + 1, HEAD_BATCH);
-      if (next.length === 0) return;
-      void this.startHeads(view, fk, next).catch(() => undefined); // a reader that gets there asks again
-    }
+    if (!this.reader()) return;
+    const last = this.lastHead.get(view.id);
+    if (last === undefined || last < uid || last - uid >= HEAD_BATCH) return;
+    const next = this.batchFrom(view, fk, last + 1, HEAD_BATCH);
+    if (next.length === 0) return;
+    void this.startHeads(view, fk, next).catch(() => undefined); // a reader that gets there asks again
   }
 
   /**
@@ -307,10 +298,7 @@ export class StructureCache {
   }
 
   private summaryLoaded(summary: SummaryFiles, view: FolderView): boolean {
-    if (this.loadedViews.has(view)) return true;
-    if (!summary.isLoaded(view)) return false;
-    this.loadedViews.add(view);
-    return true;
+    return summary.isLoaded(view);
   }
 
   private loadSummary(summary: SummaryFiles, view: FolderView): Promise<void> {
@@ -363,7 +351,7 @@ export class StructureCache {
   /** Shutdown: writes queued summary entries and stops the worker thread. */
   async close(): Promise<void> {
     await this.flush();
-    await Promise.all(this.readers.map((r) => r.close()));
+    await this.headReader?.close();
   }
 
   /** Entries held now (for tests and metrics). */

@@ -42,6 +42,8 @@ interface FolderFile {
   readonly file: string;
   loaded?: Promise<void>;
   done: boolean;
+  /** Dropped from the LRU: a view holding it must look the folder up again (it reloads on use). */
+  evicted?: boolean;
   /** UIDs whose full structure is in the file (not appended again). */
   readonly known: Set<number>;
   /** UIDs whose head (header-only summary, or a full structure, which holds it) is in the file. */
@@ -84,9 +86,14 @@ function headLine(uid: number, head: MessageHead): string {
 
 export class SummaryFiles {
   private readonly folders: Lru<FolderFile>;
+  /** Each view's folder, so the per-message isLoaded check skips the key and the LRU. */
+  private readonly byView = new WeakMap<FolderView, FolderFile>();
 
   constructor(private readonly dir: string) {
-    this.folders = new Lru<FolderFile>(MAX_FOLDERS, (_key, f) => void this.flushFolder(f));
+    this.folders = new Lru<FolderFile>(MAX_FOLDERS, (_key, f) => {
+      f.evicted = true;
+      void this.flushFolder(f);
+    });
   }
 
   private folder(view: FolderView): FolderFile {
@@ -102,7 +109,12 @@ export class SummaryFiles {
 
   /** True once the folder's file has been read (or found missing). */
   isLoaded(view: FolderView): boolean {
-    return this.folder(view).done;
+    let f = this.byView.get(view);
+    if (!f || f.evicted) {
+      f = this.folder(view);
+      this.byView.set(view, f);
+    }
+    return f.done;
   }
 
   /**
