@@ -1,5 +1,5 @@
 import { AsyncSeriesBailHook, AsyncSeriesHook } from 'tapable';
-import type { Logger } from './log.ts';
+import { lazyLogger, type Logger } from './log.ts';
 import type { Metrics } from './metrics.ts';
 
 /**
@@ -70,7 +70,6 @@ export interface TapInfo {
 }
 
 const TIMEOUT = Symbol('timeout');
-const LEVELS = new Set(['fatal', 'error', 'warn', 'info', 'debug', 'trace']);
 
 function describe(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
@@ -109,22 +108,9 @@ class LazyTapContext implements TapContext {
    * written: taps log at debug on every call, and a child per call is costly.
    */
   get log(): Logger {
-    if (this.#log) return this.#log;
-    let real: Logger | undefined;
     const { owner, trace } = this;
-    const make = () => (real ??= (trace?.log ?? owner.log).child({ plugin: owner.name }));
-    this.#log = new Proxy({} as Logger, {
-      get(_t, prop) {
-        if (typeof prop === 'string' && LEVELS.has(prop)) {
-          // The plugin's logger has the level every child of the root has.
-          return (...args: unknown[]) => (owner.log.isLevelEnabled(prop) ? (make() as unknown as Record<string, (...a: unknown[]) => void>)[prop](...args) : undefined);
-        }
-        const target = make();
-        const v: unknown = Reflect.get(target, prop);
-        return typeof v === 'function' ? (v as (...a: unknown[]) => unknown).bind(target) : v;
-      },
-    });
-    return this.#log;
+    // The plugin's logger has the level every child of the root has.
+    return (this.#log ??= lazyLogger(() => (trace?.log ?? owner.log).child({ plugin: owner.name }), owner.log));
   }
 
   abort(reason: unknown): void {

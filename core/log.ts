@@ -29,3 +29,27 @@ export function createLogger(opts: LogOptions = {}): Logger {
   // one (one syscall for many lines under load, no delay when idle). Flushed on exit.
   return pino(base, destination({ dest: 1, sync: false }));
 }
+
+const LEVELS = new Set(['fatal', 'error', 'warn', 'info', 'debug', 'trace']);
+
+/**
+ * A logger whose pino child (`make`) is made only when a line at an enabled level is written, or
+ * anything else is asked of it. A child costs more than most callers' one line, and most debug
+ * lines are off: per session, per transaction and per plugin call, building it eagerly was a
+ * measurable share of the CPU per message. `levels` answers isLevelEnabled (children share the
+ * root's level).
+ */
+export function lazyLogger(make: () => Logger, levels: Logger): Logger {
+  let real: Logger | undefined;
+  const get = (): Logger => (real ??= make());
+  return new Proxy({} as Logger, {
+    get(_t, prop) {
+      if (typeof prop === 'string' && LEVELS.has(prop)) {
+        return (...args: unknown[]) => (levels.isLevelEnabled(prop) ? (get() as unknown as Record<string, (...a: unknown[]) => void>)[prop](...args) : undefined);
+      }
+      const target = get();
+      const v: unknown = Reflect.get(target, prop);
+      return typeof v === 'function' ? (v as (...a: unknown[]) => unknown).bind(target) : v;
+    },
+  });
+}

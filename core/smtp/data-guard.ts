@@ -1,5 +1,3 @@
-import { Transform, type TransformCallback } from 'node:stream';
-
 export interface GuardOptions {
   /** Longest line in octets, without its CRLF. */
   maxLineLength: number;
@@ -20,7 +18,7 @@ const LF = 0x0a;
  * next hop), flags over-long lines, and stops passing bytes past the size limit so an oversized
  * message never fills the disk. One pass, no copies except when normalising.
  */
-export class DataGuard extends Transform {
+export class DataGuard {
   bareLineEndings = 0;
   longestLine = 0;
   bytesIn = 0;
@@ -32,7 +30,6 @@ export class DataGuard extends Transform {
   readonly #opts: GuardOptions;
 
   constructor(opts: GuardOptions) {
-    super();
     this.#opts = opts;
   }
 
@@ -40,15 +37,9 @@ export class DataGuard extends Transform {
     return this.longestLine > this.#opts.maxLineLength;
   }
 
-  override _transform(chunk: Buffer, _enc: BufferEncoding, cb: TransformCallback): void {
-    const out = this.accept(chunk);
-    cb(null, out);
-  }
-
   /**
    * One chunk of DATA through the checks: the bytes to store (undefined when nothing is to be stored:
-   * past the size limit). The same as writing it to the stream, without the stream machinery (the SMTP
-   * service feeds chunks straight in: core/smtp/receive-data.ts).
+   * past the size limit). Chunks in the order they arrived (core/smtp/receive-data.ts).
    */
   accept(chunk: Buffer): Buffer | undefined {
     this.bytesIn += chunk.length;
@@ -139,10 +130,6 @@ export class DataGuard extends Transform {
     }
     this.bytesOut += data.length;
     return data;
-  }
-
-  override _flush(cb: TransformCallback): void {
-    cb(null, this.finish());
   }
 
   /** The end of DATA: whatever a held-back CR still owes (see accept). */

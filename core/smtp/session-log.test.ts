@@ -30,14 +30,16 @@ function session(log: Logger) {
   });
 }
 
-test('a transaction that only writes its line makes no logger child; the line carries session, client and queue id', () => {
+test('a transaction that only writes its line (or lines below the level) makes no logger child; the line carries session, client and queue id', () => {
   const r = recording();
   const s = session(r.log);
   const tx = new Transaction('Q1', s, FROM);
   s.callTrace();
   tx.callTrace();
+  s.log.debug({ event: 'below.the.level' }, 'not written');
+  tx.log.debug({ event: 'below.the.level' }, 'not written');
   tx.info({ event: 'smtp.transaction' }, 'transaction');
-  assert.equal(r.children(), 0);
+  assert.equal(r.children(), 0, 'a line below the level makes no child either');
   assert.deepEqual(r.lines[0], { level: 30, session: 'S1', remote: '192.0.2.1', queueId: 'Q1', event: 'smtp.transaction', msg: 'transaction' });
 });
 

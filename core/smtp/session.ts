@@ -1,5 +1,5 @@
 import type { Readable } from 'node:stream';
-import type { Logger } from '../log.ts';
+import { lazyLogger, type Logger } from '../log.ts';
 import { SlotStore } from '../slots.ts';
 import type { TraceEntry, CallTrace } from '../hook-runner.ts';
 import type {
@@ -25,17 +25,19 @@ export interface SessionInit {
 
 /**
  * A pino child costs more than the one line most sessions and transactions write (child() copies
- * and serialises its bindings and recomputes the level methods). So each is made on first use;
- * the transaction line written before that carries the same fields itself (Transaction.info).
+ * and serialises its bindings and recomputes the level methods). So each is made only when a line
+ * at an enabled level is written through it (lazyLogger); the transaction line written before that
+ * carries the same fields itself (Transaction.info).
  */
 class LazyLog {
   #child?: Logger;
-  constructor(private readonly parent: () => Logger, readonly bindings: Record<string, unknown> | undefined) {}
+  #proxy?: Logger;
+  /** `levels`: a logger made already, asked isLevelEnabled (children share the root's level). */
+  constructor(private readonly parent: () => Logger, readonly bindings: Record<string, unknown> | undefined, readonly levels: Logger) {}
 
   get logger(): Logger {
-    if (this.#child) return this.#child;
-    const parent = this.parent();
-    return (this.#child = this.bindings ? parent.child(this.bindings) : parent);
+    if (!this.bindings) return this.parent();
+    return (this.#proxy ??= lazyLogger(() => (this.#child ??= this.parent().child(this.bindings!)), this.levels));
   }
 
   /** The child, if it was made. */
@@ -81,11 +83,16 @@ export class Session implements SmtpSession {
     this.secure = init.secure;
     this.openedAt = init.openedAt;
     const parent = init.log;
-    this.#log = new LazyLog(() => parent, init.logBindings);
+    this.#log = new LazyLog(() => parent, init.logBindings, parent);
   }
 
   get log(): Logger {
     return this.#log.logger;
+  }
+
+  /** The logger that answers isLevelEnabled without making a child. */
+  get logLevels(): Logger {
+    return this.#log.levels;
   }
 
   /** Where a line of this session goes and the fields it must carry (see LazyLog). */
@@ -132,7 +139,7 @@ export class Transaction implements SmtpTransaction {
   outcome?: string;
 
   constructor(readonly id: string, readonly session: Session, readonly mailFrom: MailFrom) {
-    this.#log = new LazyLog(() => session.log, { queueId: id });
+    this.#log = new LazyLog(() => session.log, { queueId: id }, session.logLevels);
     if (session.evidence.length) this.evidence.push(...session.evidence);
   }
 

@@ -35,8 +35,7 @@ export default definePlugin({
       if (!p) {
         p = forwardConfirm(ctx.dns, s.remoteAddress, cfg.lookupTimeoutMs, s.clientHostname ? [s.clientHostname] : undefined).then((r) => {
           s.slots.set(FCRDNS_SLOT, r);
-          // Level first: the session's logger is made on first use, and most servers do not log debug.
-          if (ctx.log.isLevelEnabled('debug')) s.log.debug({ event: 'helo-rdns.fcrdns', result: r.result, hostname: r.hostname }, `reverse DNS ${r.result}`);
+          s.log.debug({ event: 'helo-rdns.fcrdns', result: r.result, hostname: r.hostname }, `reverse DNS ${r.result}`);
           return r;
         });
         pending.set(s, p);
