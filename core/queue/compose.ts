@@ -1,5 +1,6 @@
 import { Readable, Transform, type TransformCallback } from 'node:stream';
 import type { HeaderEdit } from '../smtp/types.ts';
+import { headerEnd } from '../mime/header-end.ts';
 import { bodyStream, type MessageBody } from './body.ts';
 
 /** The header lines to put before the spooled bytes: every `add` edit, in order, CRLF-terminated. */
@@ -167,27 +168,15 @@ export class HeaderFilter extends Transform {
  * HeaderFilter over a message in memory: only the header section is converted to text and back; the
  * body is copied as it is.
  */
-export function filterHeaders(bytes: Buffer, remove: readonly HeaderRemoval[]): Buffer {
+function filterHeaders(bytes: Buffer, remove: readonly HeaderRemoval[]): Buffer {
   if (!remove.length) return bytes;
   const state = new HeaderFilterState(remove);
-  const end = headerSectionEnd(bytes);
+  const found = headerEnd(bytes);
+  const end = found < 0 ? bytes.length : found;
   const head = state.take(bytes.toString('latin1', 0, end));
   if (state.inHeader) return Buffer.from(head + state.end(), 'latin1');
   // take() returned the blank line and everything after it that it was given: nothing, past `end`.
   return Buffer.concat([Buffer.from(head, 'latin1'), bytes.subarray(end)]);
-}
-
-/** Where the header section ends: just after its blank line (CRLF CRLF, or a bare LF one), else the length. */
-function headerSectionEnd(bytes: Buffer): number {
-  // Each line start: the message's first byte, then the byte after each LF.
-  for (let start = 0; start < bytes.length; ) {
-    if (bytes[start] === 0x0a) return start + 1;
-    if (bytes[start] === 0x0d && bytes[start + 1] === 0x0a) return start + 2;
-    const nl = bytes.indexOf(0x0a, start);
-    if (nl === -1) break;
-    start = nl + 1;
-  }
-  return bytes.length;
 }
 
 /**

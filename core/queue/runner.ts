@@ -109,17 +109,6 @@ export class QueueRunner {
     this.#pump();
   }
 
-  /** Messages waiting (held ones included) or being delivered right now. */
-  get size(): number {
-    let n = this.#schedule.size + this.#inFlight.size;
-    for (const id of this.#parked) if (!this.#schedule.has(id) && !this.#inFlight.has(id)) n++;
-    return n;
-  }
-
-  get held(): boolean {
-    return this.#held;
-  }
-
   /**
    * Hold remote delivery: attempts already handed to the engine finish; from now on remote
    * recipients wait (local ones and notices go on) until `release`. Kept across restarts.
@@ -311,11 +300,12 @@ export class QueueRunner {
       body,
       size: env.size,
     };
-    // One line per delivery carries the queue id itself; a child logger (a measurable cost per
-    // message) is made only if a delivery plugin logs.
+    // The lines here carry the queue id themselves; a child logger (a measurable cost per message)
+    // is made only if a delivery plugin logs.
     const root = this.log;
     let child: Logger | undefined;
     const trace = { get log(): Logger { return (child ??= root.child({ queueId: env.id })); } };
+    const line = { queueId: env.id, rcpt: r.address };
     const hooks = this.plugins().hooks;
     r.attempts++;
     r.lastAttemptAt = this.clock.now();
@@ -329,7 +319,7 @@ export class QueueRunner {
       delete r.lastError;
       delete r.nextAttemptAt;
       this.metrics.inc('delivery_total', { result: 'delivered' });
-      (child ?? root).info({ ...(child ? {} : { queueId: env.id }), event: 'delivery.delivered', rcpt: r.address, user: r.target.user, detail: result.detail }, 'delivered');
+      root.info({ ...line, event: 'delivery.delivered', user: r.target.user, detail: result.detail }, 'delivered');
       await hooks.delivery.delivered.call({ ...event, ...(result.detail ? { detail: result.detail } : {}) }, {});
     } else if (result.kind === 'permfail' || now - env.receivedAt > this.opts.maxAgeMs) {
       r.state = 'failed';
@@ -338,14 +328,14 @@ export class QueueRunner {
       r.status = result.kind === 'permfail' ? (result.reply?.enhanced ?? '5.0.0') : '4.4.7';
       if (result.kind === 'permfail' && result.reply) r.diagnostic = diagnostic(result.reply);
       this.metrics.inc('delivery_total', { result: 'failed' });
-      trace.log.error({ event: 'delivery.failed', rcpt: r.address, reason: r.lastError }, 'delivery failed permanently');
+      root.error({ ...line, event: 'delivery.failed', reason: r.lastError }, 'delivery failed permanently');
       await hooks.delivery.failed.call({ ...event, detail: r.lastError }, {});
     } else {
       r.lastError = result.reason;
       r.status = '4.0.0';
       r.nextAttemptAt = now + backoff(r.attempts, this.opts.retryBaseMs, this.opts.retryMaxMs);
       this.metrics.inc('delivery_total', { result: 'deferred' });
-      trace.log.warn({ event: 'delivery.deferred', rcpt: r.address, reason: result.reason, retryAt: new Date(r.nextAttemptAt).toISOString() }, 'delivery deferred');
+      root.warn({ ...line, event: 'delivery.deferred', reason: result.reason, retryAt: new Date(r.nextAttemptAt).toISOString() }, 'delivery deferred');
       await hooks.delivery.deferred.call({ ...event, detail: result.reason }, {});
     }
   }

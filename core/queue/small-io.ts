@@ -1,5 +1,6 @@
 import fs from 'node:fs';
 import { promisify } from 'node:util';
+import { readPrefixSync } from '../fs/read-prefix.ts';
 
 /**
  * File operations on the delivery path (per message: read the envelope, read the body, remove
@@ -48,12 +49,7 @@ export async function unlinkIfExists(p: string): Promise<void> {
 }
 
 function readHeadSync(file: string, max: number): { bytes: Buffer; whole: boolean } {
-  const fd = fs.openSync(file, 'r');
-  try {
-    const buf = Buffer.allocUnsafe(max);
-    const bytesRead = fs.readSync(fd, buf, 0, max, 0);
-    return { bytes: buf.subarray(0, bytesRead), whole: bytesRead < max };
-  } finally {
-    fs.closeSync(fd);
-  }
+  const buf = Buffer.allocUnsafe(max);
+  const bytesRead = readPrefixSync(file, buf, max);
+  return { bytes: buf.subarray(0, bytesRead), whole: bytesRead < max };
 }

@@ -91,16 +91,7 @@ export class Spool {
   async commit(env: SpoolEnvelope, body: FileHandle): Promise<void> {
     if (this.#fsync) await body.sync();
     await body.close();
-    const tmp = this.envPath(env.id) + '.tmp';
-    const fh = await open(tmp, 'w', 0o600);
-    try {
-      await fh.writeFile(JSON.stringify(env));
-      if (this.#fsync) await fh.sync();
-    } finally {
-      await fh.close();
-    }
-    await rename(tmp, this.envPath(env.id));
-    if (this.#fsync) await this.#dirSyncs.sync(this.dir);
+    await this.updateEnvelope(env);
   }
 
   /** Drop a message that was never acknowledged. */
@@ -130,6 +121,7 @@ export class Spool {
       await rename(tmp, this.envPath(env.id));
       return;
     }
+    // Also the first write of an envelope (commit): the message exists from this rename on.
     const fh = await open(tmp, 'w', 0o600);
     try {
       await fh.writeFile(JSON.stringify(env));
