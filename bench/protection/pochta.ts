@@ -22,7 +22,7 @@ export interface PochtaOpts {
   dnsCacheEntries: number;
   /** Extra node flags for the Pochta process (e.g. --cpu-prof). */
   nodeFlags?: string[];
-  /** Protection plugins left out of the full set (ablate.ts: what each one costs). */
+  /** Protection plugins left out of the full set (BENCH_ABLATE in run.ts: what each one costs). */
   omit?: readonly string[];
 }
 

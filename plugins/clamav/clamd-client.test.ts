@@ -1,12 +1,12 @@
 /** The INSTREAM client against a real clamd with test signatures (and against dead and silent peers). */
 import assert from 'node:assert/strict';
-import net from 'node:net';
 import { Readable } from 'node:stream';
 import { after, before, describe, test } from 'node:test';
 import { eicar, startClamd, TEST_SIGNATURES, type TestClamd } from '../../core/testing/clamd.ts';
 import { freePort } from '../../core/testing/redis-server.ts';
 import { ClamdUnavailable, parseReply, scanStream } from './clamd-client.ts';
 import { mimeWithAttachment } from './test-fixtures.ts';
+import { startSilentServer } from '../../test/helpers/policy-server.ts';
 
 const opts = { connectTimeoutMs: 2000, timeoutMs: 10_000 };
 
@@ -73,18 +73,12 @@ void test('nothing listening: ClamdUnavailable', async () => {
 });
 
 void test('a clamd that never answers: ClamdUnavailable after the scan timeout, the input stream destroyed', async () => {
-  const sockets = new Set<net.Socket>();
-  const silent = net.createServer((s) => {
-    sockets.add(s);
-    s.resume();
-  });
-  await new Promise<void>((r) => silent.listen(0, '127.0.0.1', () => r()));
-  const { port } = silent.address() as net.AddressInfo;
+  const silent = await startSilentServer();
+  const { port } = silent;
   try {
     const input = Readable.from([Buffer.from('hello')]);
     await assert.rejects(scanStream({ host: '127.0.0.1', port }, input, { connectTimeoutMs: 1000, timeoutMs: 300 }), (e: Error) => e instanceof ClamdUnavailable && /no verdict/.test(e.message));
   } finally {
-    for (const s of sockets) s.destroy();
-    await new Promise<void>((r) => silent.close(() => r()));
+    await silent.close();
   }
 });

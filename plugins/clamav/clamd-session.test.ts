@@ -11,6 +11,7 @@ import { eicar, startClamd, type TestClamd } from '../../core/testing/clamd.ts';
 import { freePort } from '../../core/testing/redis-server.ts';
 import { ClamdUnavailable } from './clamd-client.ts';
 import { ClamdSessionPool } from './clamd-session.ts';
+import { startSilentServer } from '../../test/helpers/policy-server.ts';
 import { mimeWithAttachment } from './test-fixtures.ts';
 
 const opts = { connectTimeoutMs: 2000, timeoutMs: 10_000 };
@@ -193,13 +194,8 @@ describe('ClamdSessionPool against a real clamd', () => {
 });
 
 void test('a clamd that never answers: ClamdUnavailable after the scan timeout, nothing kept', async () => {
-  const sockets = new Set<net.Socket>();
-  const silent = net.createServer((s) => {
-    sockets.add(s);
-    s.resume();
-  });
-  await new Promise<void>((r) => silent.listen(0, '127.0.0.1', () => r()));
-  const pool = new ClamdSessionPool({ host: '127.0.0.1', port: (silent.address() as net.AddressInfo).port }, { maxIdle: 4, idleMs: 60_000 });
+  const silent = await startSilentServer();
+  const pool = new ClamdSessionPool({ host: '127.0.0.1', port: silent.port }, { maxIdle: 4, idleMs: 60_000 });
   try {
     const input = Readable.from([Buffer.from('hello')]);
     await assert.rejects(pool.scan(() => input, { connectTimeoutMs: 1000, timeoutMs: 300 }), (e: Error) => e instanceof ClamdUnavailable && /no verdict/.test(e.message));
@@ -207,8 +203,7 @@ void test('a clamd that never answers: ClamdUnavailable after the scan timeout, 
     assert.equal(pool.idle, 0);
   } finally {
     pool.close();
-    for (const s of sockets) s.destroy();
-    await new Promise<void>((r) => silent.close(() => r()));
+    await silent.close();
   }
 });
 

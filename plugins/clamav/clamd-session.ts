@@ -97,12 +97,12 @@ export class ClamdSessionPool {
     const reused = this.#takeIdle();
     if (reused) {
       try {
-        return await this.#scanOn(reused, open(), opts, true);
+        return await this.#scanOn(reused, open(), opts);
       } catch (err) {
         if (!(err instanceof StaleSession)) throw err;
       }
     }
-    return this.#scanOn(undefined, open(), opts, false);
+    return this.#scanOn(undefined, open(), opts);
   }
 
   /** Close every idle session (END, then close); later scans open new ones. */
@@ -140,7 +140,8 @@ export class ClamdSessionPool {
     if (i >= 0) this.#idle.splice(i, 1);
   }
 
-  async #scanOn(existing: Session | undefined, input: Readable, opts: ScanOptions, reused: boolean): Promise<ScanResult> {
+  async #scanOn(existing: Session | undefined, input: Readable, opts: ScanOptions): Promise<ScanResult> {
+    const reused = existing !== undefined;
     let timedOut: ClamdUnavailable | undefined;
     let s = existing;
     const stop = (why: string) => {

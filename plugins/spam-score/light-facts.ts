@@ -74,10 +74,15 @@ export interface LightFacts {
   readonly text: string;
 }
 
-/** A header processor backed by one MailParser (its processing is pure; nothing is parsed through it). */
-export function headerProcessor(): ProcessHeaders {
-  const parser = new MailParser() as unknown as { processHeaders: ProcessHeaders };
-  return (lines) => parser.processHeaders(lines);
+/**
+ * A header processor backed by one MailParser (its processing is pure; nothing is parsed through it).
+ * processHeaders is not part of mailparser's documented API (the version is pinned): undefined when
+ * it is not there, and the caller then parses with mailparser itself.
+ */
+export function headerProcessor(): ProcessHeaders | undefined {
+  const parser = new MailParser() as unknown as { processHeaders?: ProcessHeaders };
+  if (typeof parser.processHeaders !== 'function') return undefined;
+  return (lines) => parser.processHeaders!(lines);
 }
 
 /** mailparser's text types: the rest is an attachment unless marked otherwise. */
