@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { rm, unlink, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { FileUserDirectory } from './directory.ts';
+import { parseHash, verifyPassword, type ParsedHash } from './password.ts';
 import { editUsersFile } from './users-file.ts';
 import { fakeClock, fastHash, tempDir, usersYaml } from './test-helpers.ts';
 
@@ -54,22 +55,28 @@ void test('the bare local part resolves only when allowed and unambiguous', asyn
 });
 
 void test('an unknown user costs a full hash, like a known one (no timing oracle for existence)', async () => {
-  const s = await setup(await usersYaml({ 'alice@example.test': { password: 'x' } }));
-  const time = async (id: string) => {
-    const runs: number[] = [];
-    for (let i = 0; i < 5; i++) {
-      const t = performance.now();
-      await s.d.verify(id, 'wrong');
-      runs.push(performance.now() - t);
-    }
-    return runs.sort((a, b) => a - b)[2];
+  // Counted, not timed: every verify runs exactly one scrypt, and an unknown user's is at the cost
+  // new hashes get (hashParams), so its answer takes what a known user's takes.
+  const dir = await tempDir();
+  const file = path.join(dir, 'users.yaml');
+  await writeFile(file, await usersYaml({ 'alice@example.test': { password: 'x' }, 'carol@example.test': { password: 'x', disabled: true } }));
+  const hashes: Array<{ ln: number; r: number; p: number }> = [];
+  const counting = async (password: string, stored: string | ParsedHash) => {
+    const h = typeof stored === 'string' ? parseHash(stored) : stored;
+    assert.ok(h, 'a well-formed hash is checked');
+    hashes.push({ ln: h.ln, r: h.r, p: h.p });
+    return verifyPassword(password, stored);
   };
-  await time('alice@example.test'); // warm up
-  const known = await time('alice@example.test');
-  const unknown = await time('nobody@example.test');
-  // Without the dummy hash an unknown user would take microseconds against milliseconds.
-  assert.ok(unknown > known * 0.4, `unknown ${unknown.toFixed(2)} ms vs known ${known.toFixed(2)} ms`);
-  await s.done();
+  const hashParams = { ln: 10, r: 8, p: 1 };
+  const d = new FileUserDirectory({ file, clock: fakeClock(), checkEveryMs: 1000, hashParams, log: recordingLog().log, verifyPassword: counting });
+  await d.load();
+  assert.equal(await d.verify('nobody@example.test', 'x'), undefined);
+  assert.deepEqual(hashes, [hashParams], 'the unknown user cost one scrypt at the configured cost');
+  assert.equal(await d.verify('alice@example.test', 'wrong'), undefined);
+  assert.equal(await d.verify('carol@example.test', 'x'), undefined, 'disabled');
+  assert.equal(await d.verify('alice@example.test', 'x').then((u) => u?.id), 'alice@example.test');
+  assert.equal(hashes.length, 4, 'one scrypt per answer, known, unknown or disabled alike');
+  await rm(dir, { recursive: true, force: true });
 });
 
 void test('a change to the file is picked up at the next check, without a restart', async () => {

@@ -20,6 +20,8 @@ export interface FileDirectoryOptions {
   /** Cost of the dummy hash verified for unknown users: the parameters new hashes get. */
   hashParams: ScryptParams;
   log: Pick<Logger, 'info' | 'warn' | 'error'>;
+  /** The password check; replaceable so tests can count what each answer costs. */
+  verifyPassword?: (password: string, stored: string | ParsedHash) => Promise<boolean>;
 }
 
 const EMPTY: Users = Object.freeze({ byId: new Map(), byLocal: new Map() });
@@ -120,7 +122,7 @@ export class FileUserDirectory implements UserDirectory {
    */
   async verify(id: string, password: string): Promise<UserRecord | undefined> {
     const e = (await this.users()).byId.get(canonicalAddress(id));
-    const ok = await verifyPassword(password, e?.password ?? this.#dummy);
+    const ok = await (this.#o.verifyPassword ?? verifyPassword)(password, e?.password ?? this.#dummy);
     return e && ok && !e.disabled ? toRecord(e) : undefined;
   }
 
