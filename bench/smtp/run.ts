@@ -43,7 +43,7 @@ function messagesFor(sessions: number): number {
 }
 
 const settings = {
-  servers: envList('BENCH_SERVERS', 'postfix,haraka,pochta'),
+  servers: envList('BENCH_SERVERS', 'postfix,haraka,pochta,bare'),
   sessions: envList('BENCH_SESSIONS', '1,8,32').map(Number),
   sizes: envList('BENCH_SIZES', '4096,102400').map(Number),
   warmup: envInt('BENCH_WARMUP', 200),
@@ -380,6 +380,41 @@ async function startHaraka(): Promise<RunningServer> {
   };
 }
 
+// ---- bare smtp-server: the library alone, writing Maildir with fsync (the floor the issue names) ----
+
+async function startBare(): Promise<RunningServer> {
+  const port = await freePort();
+  const maildir = path.join(WORK, 'bare-mail');
+  const logFile = path.join(WORK, 'bare.log');
+  const child = spawnServer(
+    'bare',
+    process.execPath,
+    [path.join(REPO, 'bench', 'smtp', 'bare-server.mjs'), String(port), path.join(maildir, 'user', 'Maildir')],
+    { ...process.env, NODE_ENV: 'production' },
+    logFile,
+  );
+  const pid = child.pid!;
+  await waitForGreeting(port, 60, () => !exited(child));
+  const version = (JSON.parse(fs.readFileSync(path.join(REPO, 'node_modules', 'smtp-server', 'package.json'), 'utf8')) as { version: string }).version;
+  return {
+    name: 'bare',
+    version: `smtp-server ${version}`,
+    port,
+    rootPid: () => pid,
+    maildirRoot: maildir,
+    pending: () => 0,
+    notes: [
+      'bench/smtp/bare-server.mjs: the library alone (no hooks, config, logging or Received header), 100 ms greeting pause removed, ' +
+        'rcpt @bench.test OK, Maildir write + fsync(file) + rename + fsync(dir) before 250 — a reference floor, not a mail server',
+    ],
+    logFile,
+    stop: async () => {
+      await killGroup(pid);
+      unregisterPid('bare');
+    },
+  };
+}
+
 // ---- Pochta ---------------------------------------------------------------------------
 
 /**
@@ -448,6 +483,7 @@ const STARTERS: Record<string, () => Promise<RunningServer>> = {
   postfix: startPostfix,
   haraka: startHaraka,
   pochta: startPochta,
+  bare: startBare,
 };
 
 // ---------------------------------------------------------------------------------------
@@ -657,16 +693,17 @@ function report(results: RunResult[], servers: Map<string, RunningServer | strin
     '',
     'Throughput ratios use landed msg/s; CPU ratios use CPU ms per landed message (lower is better).',
     '',
-    '| sessions | size | Pochta/Haraka msg/s | Pochta/Postfix msg/s | Pochta/Haraka CPU/msg | Pochta/Postfix CPU/msg | Haraka/Postfix msg/s |',
-    '|---:|---:|---:|---:|---:|---:|---:|',
+    '| sessions | size | Pochta/Haraka msg/s | Pochta/Postfix msg/s | Pochta/Haraka CPU/msg | Pochta/Postfix CPU/msg | Haraka/Postfix msg/s | Pochta/bare msg/s | Haraka/bare msg/s |',
+    '|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
   );
   for (const z of settings.sizes)
     for (const n of settings.sessions) {
       const p = get('pochta', n, z);
       const h = get('haraka', n, z);
       const x = get('postfix', n, z);
+      const b = get('bare', n, z);
       L.push(
-        `| ${n} | ${sizeLabel(z)} | ${ratio(p?.landedPerS, h?.landedPerS)} | ${ratio(p?.landedPerS, x?.landedPerS)} | ${ratio(p?.cpuMsPerMsg, h?.cpuMsPerMsg)} | ${ratio(p?.cpuMsPerMsg, x?.cpuMsPerMsg)} | ${ratio(h?.landedPerS, x?.landedPerS)} |`,
+        `| ${n} | ${sizeLabel(z)} | ${ratio(p?.landedPerS, h?.landedPerS)} | ${ratio(p?.landedPerS, x?.landedPerS)} | ${ratio(p?.cpuMsPerMsg, h?.cpuMsPerMsg)} | ${ratio(p?.cpuMsPerMsg, x?.cpuMsPerMsg)} | ${ratio(h?.landedPerS, x?.landedPerS)} | ${ratio(p?.landedPerS, b?.landedPerS)} | ${ratio(h?.landedPerS, b?.landedPerS)} |`,
       );
     }
   L.push(
