@@ -12,5 +12,7 @@ process.env.UV_THREADPOOL_SIZE ??= '16';
 const { register } = await import('tsx/esm/api');
 register();
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const { installStackTrace } = await import(pathToFileURL(path.join(root, 'core', 'stack-trace.ts')).href);
+installStackTrace();
 const { main } = await import(pathToFileURL(path.join(root, 'core', 'cli', 'main.ts')).href);
 await main(process.argv);

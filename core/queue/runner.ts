@@ -11,7 +11,7 @@ import { backoff, isDue, noticeRecipient, owedNotice, wantsNotice, type DueConte
 import { REMOTE_DELIVERY, type RemoteJob, type RemoteOutcome, type RemoteResult } from './remote.ts';
 import { Schedule } from './schedule.ts';
 import type { Spool } from './spool.ts';
-import type { LocalDelivery } from './types.ts';
+import type { InlineDelivered, LocalDelivery } from './types.ts';
 
 export interface RunnerOptions {
   concurrency: number;
@@ -279,15 +279,25 @@ export class QueueRunner {
    * fsynced, so the message needs no spool entry at all. Otherwise the caller spools the envelope,
    * states included, and the scheduler takes over.
    */
-  async deliverInline(env: SpoolEnvelope, body: MessageBody): Promise<boolean> {
-    if (this.#stopped || !env.recipients.every((r) => r.target.kind === 'local')) return false;
-    for (const r of env.recipients) await this.#deliverLocal(env, r, body);
-    if (!env.recipients.every((r) => r.state === 'delivered')) return false;
+  /**
+   * Deliver a message whose recipients are all local before its 250, without the spool. Returns the
+   * deliveries when every recipient was delivered (the caller reports them in the transaction's log
+   * line, one line per message instead of one more per recipient); otherwise undefined: the message
+   * goes to the spool, and the deliveries that did happen are logged here.
+   */
+  async deliverInline(env: SpoolEnvelope, body: MessageBody): Promise<InlineDelivered[] | undefined> {
+    if (this.#stopped || !env.recipients.every((r) => r.target.kind === 'local')) return undefined;
+    const delivered: InlineDelivered[] = [];
+    for (const r of env.recipients) await this.#deliverLocal(env, r, body, delivered);
     const now = this.clock.now();
-    return !this.#notifier || env.recipients.every((r) => owedNotice(env, r, now, this.opts.delayWarningMs) === undefined);
+    if (env.recipients.every((r) => r.state === 'delivered')
+      && (!this.#notifier || env.recipients.every((r) => owedNotice(env, r, now, this.opts.delayWarningMs) === undefined))) return delivered;
+    for (const d of delivered) this.log.info({ queueId: env.id, event: 'delivery.delivered', ...d }, 'delivered');
+    return undefined;
   }
 
-  async #deliverLocal(env: SpoolEnvelope, r: SpoolRecipient, body: MessageBody = { kind: 'file', path: this.spool.bodyPath(env.id) }): Promise<void> {
+  /** `inline`: collect a delivery there instead of logging it (deliverInline). */
+  async #deliverLocal(env: SpoolEnvelope, r: SpoolRecipient, body: MessageBody = { kind: 'file', path: this.spool.bodyPath(env.id) }, inline?: InlineDelivered[]): Promise<void> {
     if (r.target.kind !== 'local') return;
     const job: LocalDelivery = {
       queueId: env.id,
@@ -319,7 +329,9 @@ export class QueueRunner {
       delete r.lastError;
       delete r.nextAttemptAt;
       this.metrics.inc('delivery_total', { result: 'delivered' });
-      root.info({ ...line, event: 'delivery.delivered', user: r.target.user, detail: result.detail }, 'delivered');
+      const d: InlineDelivered = { rcpt: r.address, user: r.target.user, ...(result.detail ? { detail: result.detail } : {}) };
+      if (inline) inline.push(d);
+      else root.info({ queueId: env.id, event: 'delivery.delivered', ...d }, 'delivered');
       await hooks.delivery.delivered.call({ ...event, ...(result.detail ? { detail: result.detail } : {}) }, {});
     } else if (result.kind === 'permfail' || now - env.receivedAt > this.opts.maxAgeMs) {
       r.state = 'failed';

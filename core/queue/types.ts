@@ -2,6 +2,13 @@ import type { Reply } from '../verdict.ts';
 import type { MessageBody } from './body.ts';
 import type { HeaderRemoval } from './compose.ts';
 
+/** A recipient delivered before the 250, reported in the transaction's log line. */
+export interface InlineDelivered {
+  rcpt: string;
+  user: string;
+  detail?: string;
+}
+
 /** One local recipient's delivery, as the delivery.local hook sees it. */
 export interface LocalDelivery {
   readonly queueId: string;

@@ -73,11 +73,12 @@ export async function acceptMessage(tx: Transaction, received: ReceivedBody, d: 
     return { reply: qv.reply ?? withText(REPLY.ok, `Ok: queued as ${tx.id}`), committed: false };
   }
   const env = toEnvelope(tx, size, d.clock.now(), mv.kind === 'quarantine' ? mv.reason : undefined);
-  if (d.config.queue.inlineDelivery && (await d.queue.deliverInline(env, body))) {
+  const delivered = d.config.queue.inlineDelivery ? await d.queue.deliverInline(env, body) : undefined;
+  if (delivered) {
     tx.outcome = mv.kind === 'quarantine' ? 'quarantined' : 'delivered';
     s.transactionCount++;
     const reply = withText(REPLY.ok, `Ok: delivered as ${tx.id}`);
-    logTransaction(tx, reply);
+    logTransaction(tx, reply, delivered);
     d.metrics.inc('smtp_messages_total', { result: tx.outcome });
     return { reply, committed: false };
   }

@@ -1,4 +1,5 @@
 import { targetKey, type SpoolEnvelope, type SpoolRecipient } from '../queue/envelope.ts';
+import type { InlineDelivered } from '../queue/types.ts';
 import type { Reply } from '../verdict.ts';
 import { replyText } from './codes.ts';
 import type { Transaction } from './session.ts';
@@ -30,8 +31,11 @@ export function toEnvelope(tx: Transaction, size: number, receivedAt: number, qu
   };
 }
 
-/** One line per transaction: envelope, outcome, verdict timings, queue id. Never a password. */
-export function logTransaction(tx: Transaction, reply: Reply): void {
+/**
+ * One line per transaction: envelope, outcome, verdict timings, queue id, and the recipients
+ * delivered before the reply (inline delivery). Never a password.
+ */
+export function logTransaction(tx: Transaction, reply: Reply, delivered?: InlineDelivered[]): void {
   tx.info({
     event: 'smtp.transaction',
     from: tx.mailFrom.address,
@@ -42,5 +46,6 @@ export function logTransaction(tx: Transaction, reply: Reply): void {
     user: tx.session.user,
     evidence: tx.evidence.length ? tx.evidence : undefined,
     timings: tx.trace.map((t) => `${t.hook}:${t.plugin}:${t.outcome}:${t.ms}ms`),
+    delivered,
   }, 'transaction');
 }

@@ -176,6 +176,9 @@ describe('SMTP receive end to end', () => {
     assert.equal(line.from, 'alice@pochta.test');
     assert.deepEqual(line.rcpt, ['bob@pochta.test']);
     assert.equal(line.outcome, 'delivered');
+    // Delivered before the 250: reported on this line, not on a line of its own.
+    assert.deepEqual(line.delivered.map((d: { rcpt: string; user: string }) => [d.rcpt, d.user]), [['bob@pochta.test', 'bob@pochta.test']]);
+    assert.ok(!t.logs.some((l) => l.event === 'delivery.delivered' && l.queueId === line.queueId), 'no separate delivery line');
     assert.ok(Array.isArray(line.timings) && line.timings.some((x: string) => x.startsWith('smtp.rcptTo:local-domains')));
     assert.equal(JSON.stringify(t.logs).includes('correct horse battery'), false);
   });
