@@ -51,7 +51,13 @@ export function sourceMappedStackTrace(): (err: Error, frames: Frame[]) => strin
   };
 }
 
-/** Install it, unless something already formats stacks its own way. */
-export function installStackTrace(): void {
-  if (Reflect.get(Error, 'prepareStackTrace') === undefined) Error.prepareStackTrace = sourceMappedStackTrace();
+/**
+ * Install it in place of node's default (a function named ErrorPrepareStackTrace since node 20.x,
+ * undefined before), but not over one that something else installed. Returns whether it did.
+ */
+export function installStackTrace(): boolean {
+  const current: unknown = Reflect.get(Error, 'prepareStackTrace');
+  if (current !== undefined && !(typeof current === 'function' && current.name === 'ErrorPrepareStackTrace')) return false;
+  Error.prepareStackTrace = sourceMappedStackTrace();
+  return true;
 }
