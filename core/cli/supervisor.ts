@@ -28,6 +28,12 @@ export async function supervise(loaded: LoadedConfig, configFile: string | undef
   const restarts: number[] = [];
   let stopping = false;
 
+  // Workers accept connections themselves from the shared socket (the kernel picks one), unless the
+  // admin chose otherwise through NODE_CLUSTER_SCHED_POLICY. Node's default on Linux, round-robin,
+  // has the primary accept every connection and pass it to a worker over IPC: with a connection per
+  // message that cost the primary 0.16 ms per message and the machine a tenth of its rate
+  // (2 workers, 8 sessions: 567 → 627 msg/s, 2.65 → 2.39 ms CPU per message).
+  if (!process.env.NODE_CLUSTER_SCHED_POLICY) cluster.schedulingPolicy = cluster.SCHED_NONE;
   const fork = (id: number) => {
     const w = cluster.fork({ [WORKER_ID_ENV]: String(id), [WORKER_COUNT_ENV]: String(count) });
     workers.set(id, w);
