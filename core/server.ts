@@ -51,6 +51,8 @@ export class PochtaServer {
   /** The resolver this server created (not one passed in): its sockets close on stop. */
   readonly #ownDns?: CachingResolver;
   readonly kv: KeyValueStore;
+  /** Whether anyone else can hear on the kv (Redis, or one handed in); not our own in-memory one. */
+  readonly #kvShared: boolean;
   #loaded: LoadedConfig;
   #runtime?: Runtime;
   #spool?: Spool;
@@ -81,6 +83,7 @@ export class PochtaServer {
     // Shared state: Redis when configured (several nodes share it), else this process's memory.
     const redis = cfg.kv.redis;
     this.kv = opts.kv ?? (redis ? new RedisKv(redis, this.log.child({ component: 'kv' })) : new MemoryKv(this.clock));
+    this.#kvShared = opts.kv !== undefined || redis !== undefined;
   }
 
   get config() {
@@ -171,7 +174,9 @@ export class PochtaServer {
     // its own). Both before recovery and the listeners, so no delivery goes unannounced.
     const store = this.runtime.services.find(MAIL_STORE);
     if (store) {
-      this.#relay = await startNotifyRelay({ store, kv: this.kv, log: this.log.child({ component: 'imap' }) });
+      // Not over a kv only this server holds (its own in-memory one): nobody else could hear, and
+      // each delivery would pay a JSON round trip to itself.
+      if (this.#kvShared) this.#relay = await startNotifyRelay({ store, kv: this.kv, log: this.log.child({ component: 'imap' }) });
       this.#unwatchStore = store.watchAll((change) => void fireMailboxHooks(this.runtime.hooks, change, this.log).catch(() => {}));
     }
     // Recovery first: it removes bodies that never got an envelope, which must not race with a
