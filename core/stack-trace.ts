@@ -2,7 +2,7 @@
  * Error stacks that point into the TypeScript sources, with the mapping paid only for frames that
  * have a source map. Under tsx, Node formats every stack through its own source-map code, and Node
  * reads the stack of every socket error (streams' destroy touches err.stack): a client that drops
- * its connection after QUIT (ECONNRESET) cost ~25 µs of the event loop for a stack nobody prints.
+ * its connection after QUIT (ECONNRESET) cost tens of µs of the event loop for a stack nobody prints.
  * Frames of Node's internals, the whole stack of such an error, are left as V8 wrote them.
  */
 import { findSourceMap, type SourceMap } from 'node:module';

@@ -274,16 +274,11 @@ export class QueueRunner {
   }
 
   /**
-   * Deliver every recipient now, while the SMTP client waits for its reply, when all of them
-   * are local. True when every one was delivered and no notice is owed: their Maildir copies are
-   * fsynced, so the message needs no spool entry at all. Otherwise the caller spools the envelope,
-   * states included, and the scheduler takes over.
-   */
-  /**
-   * Deliver a message whose recipients are all local before its 250, without the spool. Returns the
-   * deliveries when every recipient was delivered (the caller reports them in the transaction's log
-   * line, one line per message instead of one more per recipient); otherwise undefined: the message
-   * goes to the spool, and the deliveries that did happen are logged here.
+   * Deliver every recipient now, while the SMTP client waits for its reply, when all of them are
+   * local. When every one was delivered and no notice is owed (their Maildir copies are fsynced, so
+   * the message needs no spool entry at all), returns the deliveries: the caller reports them in the
+   * transaction's log line, not a line per recipient. Otherwise undefined, the deliveries that did
+   * happen are logged here, and the caller spools the envelope, states included, for the scheduler.
    */
   async deliverInline(env: SpoolEnvelope, body: MessageBody): Promise<InlineDelivered[] | undefined> {
     if (this.#stopped || !env.recipients.every((r) => r.target.kind === 'local')) return undefined;
