@@ -58,8 +58,10 @@ const S = {
   results: path.resolve(REPO, process.env.BENCH_RESULTS ?? 'bench/RESULTS.md'),
   smtpSource: process.env.SMTP_SOURCE ?? '/usr/sbin/smtp-source',
   // How clamav reaches clamd: tcp (127.0.0.1, the default so far) or unix (clamd's LocalSocket,
-  // Debian's default clamd setup and the clamav README's example).
-  clamd: (process.env.BENCH_CLAMD ?? 'tcp') as 'tcp' | 'unix',
+  // Debian's default clamd setup and the clamav README's example); stub: over TCP to
+  // clamd-stub.mjs, which reads every message and answers OK without scanning ("excluding
+  // clamd's own CPU", the target's wording, as a measurement rather than a subtraction).
+  clamd: (process.env.BENCH_CLAMD ?? 'tcp') as 'tcp' | 'unix' | 'stub',
 };
 const WORK = process.env.BENCH_WORK ?? fs.mkdtempSync(path.join(os.tmpdir(), 'pochta-prot-'));
 const PIDS = path.join(WORK, 'pids'); // run.sh's trap kills what is listed here
@@ -341,7 +343,9 @@ function report(rows: Row[], slow: SlowRow[], prof: Profiles | string | undefine
       `smtp-source -c -s <sessions> -m <N> -l ${S.size} -M ${HELO_NAME} (new connection per message, HELO, 1 rcpt); ` +
       `Pochta 1 worker, spool + Maildir fsync on, log level info, each variant its own data dir. DNS (\`BENCH_DNS=${S.dns}\`${process.env.BENCH_DNS || S.dns === 'unbound' ? '' : ', unbound not installed'}): ${DNS_TEXT[S.dns]}, ` +
       `\`dns.cache.maxEntries: ${S.dnsCache}\` (${S.dnsCache === 0 ? 'cache off: every session really asks, as distinct real clients would' : 'cache on'}). ` +
-      `clamd: core/testing/clamd.ts (2 test signatures), reached over ${S.clamd === 'unix' ? 'its unix socket (BENCH_CLAMD=unix)' : 'TCP on 127.0.0.1'}. bare = ` + 'relay-acl, auth-file, aliases, local-domains, maildir; ' +
+      (S.clamd === 'stub'
+        ? 'clamd: **a stub** (bench/protection/clamd-stub.mjs, BENCH_CLAMD=stub) reached over TCP on 127.0.0.1: it reads every message the clamav plugin streams and answers OK without scanning, so clamd\'s own CPU is out of the run, as the target asks. bare = '
+        : `clamd: core/testing/clamd.ts (2 test signatures), reached over ${S.clamd === 'unix' ? 'its unix socket (BENCH_CLAMD=unix)' : 'TCP on 127.0.0.1'}. bare = `) + 'relay-acl, auth-file, aliases, local-domains, maildir; ' +
       'full = bare + dnsbl (2 block zones + 1 allow zone, checkPrivate), helo-rdns (checkPrivate), spf, dkim-verify, dmarc, clamav, spam-score (defaults, its Bayes classifier trained on ' +
       `${TRAIN_PER_CLASS} spam + ${TRAIN_PER_CLASS} ham messages with \`pochta spam learn\` before the run, so the classifier runs on every message; greylist and rate-limit off).`,
     '',
@@ -487,15 +491,36 @@ async function ablation(dns: BenchDns, clamd: TestClamd, ctx: { dns: BenchDns; c
   return lines.join('\n');
 }
 
+let clamdStubPid: number | undefined;
+
+/** clamd-stub.mjs on a free port, as a child whose CPU is measured where clamd's would be. */
+async function startClamdStub(): Promise<TestClamd> {
+  const port = await freePort();
+  const child = spawn(process.execPath, [path.join(REPO, 'bench', 'protection', 'clamd-stub.mjs'), String(port)], { stdio: ['ignore', 'pipe', 'inherit'] });
+  clamdStubPid = child.pid;
+  await new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error('clamd-stub did not start within 10 s')), 10_000);
+    child.stdout.once('data', () => { clearTimeout(timer); resolve(); });
+    child.once('exit', (code) => { clearTimeout(timer); reject(new Error(`clamd-stub exited (${String(code)})`)); });
+  });
+  let stopped: Promise<void> | undefined;
+  const stop = (): Promise<void> => (stopped ??= new Promise<void>((resolve) => {
+    if (child.exitCode !== null || child.signalCode !== null) return resolve();
+    child.once('exit', () => resolve());
+    child.kill('SIGTERM');
+  }));
+  return { host: '127.0.0.1', port, socket: '', stop };
+}
+
 async function main(): Promise<void> {
   if (!fs.existsSync(S.smtpSource)) throw new Error(`${S.smtpSource} missing (Debian package postfix)`);
   const loadStart = fs.readFileSync('/proc/loadavg', 'utf8').trim().split(' ').slice(0, 3).join(' ');
   if (S.dns !== 'unbound' && S.dns !== 'node') throw new Error(`BENCH_DNS=${String(S.dns)}: want unbound or node`);
   if (S.dns === 'unbound' && !unboundAvailable()) throw new Error('BENCH_DNS=unbound but /usr/sbin/unbound(-control) missing (apt-get install unbound; run.sh does)');
   const dns = await startDns(S.dns);
-  const clamd = await startClamd();
+  const clamd = S.clamd === 'stub' ? await startClamdStub() : await startClamd();
   clamdRef = clamd;
-  const clamdPid = allStats().find((p) => p.ppid === process.pid && p.comm === 'clamd')?.pid;
+  const clamdPid = S.clamd === 'stub' ? clamdStubPid : allStats().find((p) => p.ppid === process.pid && p.comm === 'clamd')?.pid;
   if (!clamdPid) throw new Error('clamd process not found below the harness');
   fs.writeFileSync(path.join(PIDS, 'clamd.pid'), `${clamdPid}\n`);
   log(`DNS: ${S.dns}${process.env.BENCH_DNS ? '' : ` (default: ${unboundAvailable() ? 'unbound found' : 'no unbound binary'})`} on ${dns.server} pid ${dns.pid}, clamd ${S.clamd === 'unix' ? clamd.socket : `127.0.0.1:${clamd.port}`} pid ${clamdPid}, work ${WORK}`);
