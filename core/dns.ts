@@ -3,6 +3,8 @@ import { systemClock, type Clock } from './clock.ts';
 import { DnsCache } from './dns/cache.ts';
 import { DnsError, ETIMEOUT, isNegative, dnsErrorCode } from './dns/errors.ts';
 import { ptrName } from './dns/reverse-name.ts';
+import { parseServer, WireClient } from './dns/wire-client.ts';
+import { WIRE_TYPES, type WireType } from './dns/wire.ts';
 
 export { DnsError, ETIMEOUT, isNegative, isTimeout, dnsErrorCode } from './dns/errors.ts';
 
@@ -30,7 +32,7 @@ export interface DnsResolver {
 export interface DnsCacheOptions {
   /** Most answers kept; the least recently used go first. 0 turns the cache off. */
   maxEntries?: number;
-  /** TTL for answers whose TTL the resolver does not report (all but A/AAAA). */
+  /** TTL for answers whose TTL the client does not report (with node's client: all but A/AAAA). */
   defaultTtlSec?: number;
   minTtlSec?: number;
   maxTtlSec?: number;
@@ -46,6 +48,11 @@ export interface DnsOptions {
   tries?: number;
   cache?: DnsCacheOptions;
   clock?: Clock;
+  /**
+   * Who sends A, AAAA, MX, TXT and PTR queries: 'pochta' (dns/wire-client.ts: sockets kept open)
+   * or 'node' (c-ares, a new socket per burst of queries). Other types always go through node.
+   */
+  client?: 'pochta' | 'node';
 }
 
 /** What createResolver returns: the resolver plus its cache, for stats and tests. */
@@ -103,10 +110,30 @@ export function createResolver(opts: DnsOptions = {}): CachingResolver {
   if (opts.servers?.length) r.setServers(opts.servers);
   const cache = new DnsCache(c.maxEntries ?? 10_000, opts.clock ?? systemClock);
   const inflight = new Map<string, Promise<unknown>>();
+  let wire: WireClient | undefined;
+  if ((opts.client ?? 'pochta') === 'pochta') {
+    // The configured servers, else the system's as node read them (resolv.conf).
+    const servers = r.getServers().map(parseServer);
+    if (servers.length && servers.every((x) => x !== undefined)) wire = new WireClient(servers, { timeoutMs, tries });
+  }
 
   // Plain promise chains, no async layers: this runs for every query of every message (7 with
   // the full protection set), and each layer was a measurable share of its CPU.
+  const failed = (key: string, rrtype: string, name: string) => (err: unknown): never => {
+    // Node's own errors carry the code; wrap them so every error names type and name.
+    const code = dnsErrorCode(err) ?? 'EUNKNOWN';
+    if (isNegative(err)) cache.set(key, { kind: 'negative', code }, negativeTtl);
+    throw err instanceof DnsError ? err : new DnsError(code, rrtype, name);
+  };
+
   const ask = (key: string, rrtype: string, name: string): Promise<unknown> => {
+    if (wire && WIRE_TYPES.has(rrtype)) {
+      // The client keeps to timeoutMs itself (its attempts share it): no second timer here.
+      return wire.query(name, rrtype as WireType).then((a) => {
+        cache.set(key, { kind: 'answer', value: a.values }, clampTtl(Number.isFinite(a.ttl) ? a.ttl : defaultTtl));
+        return a.values;
+      }, failed(key, rrtype, name));
+    }
     const withTtl = rrtype === 'A' || rrtype === 'AAAA';
     let sent: Promise<unknown>;
     try {
@@ -126,12 +153,7 @@ export function createResolver(opts: DnsOptions = {}): CachingResolver {
       }
       cache.set(key, { kind: 'answer', value }, clampTtl(ttl));
       return value;
-    }, (err: unknown) => {
-      // Node's own errors carry the code; wrap them so every error names type and name.
-      const code = dnsErrorCode(err) ?? 'EUNKNOWN';
-      if (isNegative(err)) cache.set(key, { kind: 'negative', code }, negativeTtl);
-      throw err instanceof DnsError ? err : new DnsError(code, rrtype, name);
-    });
+    }, failed(key, rrtype, name));
   };
 
   const lookup = (rrtype: string, rawName: string, o?: LookupOptions): Promise<unknown> => {
@@ -175,6 +197,9 @@ export function createResolver(opts: DnsOptions = {}): CachingResolver {
       },
       clear: () => cache.clear(),
     },
-    close: () => r.cancel(),
+    close: () => {
+      r.cancel();
+      wire?.close();
+    },
   };
 }

@@ -147,9 +147,10 @@ export const RootSchema = z.strictObject({
     servers: z.array(z.string()).default([]).describe('DNS servers (host or host:port); empty: the system resolvers.'),
     timeoutMs: z.number().int().min(100).max(60_000).default(5000).describe('Time for one DNS lookup, all tries included; then it fails with code ETIMEOUT.'),
     tries: z.number().int().min(1).max(5).default(2).describe('Queries sent per lookup before giving up (the time budget is shared).'),
+    client: z.enum(['pochta', 'node']).default('pochta').describe('Who asks A, AAAA, MX, TXT and PTR questions: `pochta`, the built-in stub client (UDP sockets kept open, TCP when an answer is truncated, answers checked against the question and the server asked), or `node`, node\'s c-ares resolver (a new socket for each burst of queries). Other types always go through node. Names are always absolute: no search domains.'),
     cache: z.strictObject({
       maxEntries: z.number().int().min(0).max(1_000_000).default(10_000).describe('Most answers kept in memory (least recently used go first); 0 turns the cache off.'),
-      defaultTtlSec: z.number().int().min(0).default(300).describe('How long answers are kept whose TTL the resolver does not report (TXT, MX, PTR); A and AAAA use the answer\'s own TTL.'),
+      defaultTtlSec: z.number().int().min(0).default(300).describe('How long answers are kept whose TTL the client does not report: with `client: node`, everything but A and AAAA; the built-in client reports every answer\'s TTL.'),
       minTtlSec: z.number().int().min(0).default(0).describe('Answers are kept at least this long, whatever their TTL.'),
       maxTtlSec: z.number().int().min(0).default(3600).describe('Answers are kept at most this long, whatever their TTL.'),
       negativeTtlSec: z.number().int().min(0).default(60).describe('How long "no such name" and "no such record" answers are kept (RFC 2308). 0: not cached.'),

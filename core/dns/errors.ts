@@ -8,7 +8,15 @@ export class DnsError extends Error {
   readonly rrtype: string;
 
   constructor(code: string, rrtype: string, hostname: string, message?: string) {
-    super(message ?? `${rrtype} ${hostname}: ${code}`);
+    // No stack: these are answers (3 NXDOMAINs per message from the block lists alone), made in
+    // I/O callbacks where the stack says nothing, and capturing it was a visible share of a lookup.
+    const limit = Error.stackTraceLimit;
+    Error.stackTraceLimit = 0;
+    try {
+      super(message ?? `${rrtype} ${hostname}: ${code}`);
+    } finally {
+      Error.stackTraceLimit = limit;
+    }
     this.name = 'DnsError';
     this.code = code;
     this.hostname = hostname;
