@@ -263,3 +263,27 @@ test('an outstanding query keeps a process alive (a CLI awaiting an answer does 
     await srv.close();
   }
 });
+
+/** A loopback UDP port nobody listens on (bound, read, closed). */
+async function deadPort(): Promise<number> {
+  const s = dgram.createSocket('udp4');
+  await new Promise<void>((r) => s.bind(0, '127.0.0.1', r));
+  const port = s.address().port;
+  await new Promise<void>((r) => s.close(() => r()));
+  return port;
+}
+
+test('a resolver nobody listens on: ECONNREFUSED from ICMP, not a wait for the timeout; the next server answers', async () => {
+  const dead = await deadPort();
+  const alone = new WireClient([parseServer(`127.0.0.1:${dead}`)!], { timeoutMs: 20_000, tries: 2 });
+  const srv = await startDnsServer(zone);
+  const two = new WireClient([parseServer(`127.0.0.1:${dead}`)!, parseServer(srv.server)!], { timeoutMs: 20_000, tries: 2 });
+  try {
+    assert.deepStrictEqual(await outcome(values(alone, 'a.test', 'A')), { code: 'ECONNREFUSED' });
+    assert.deepStrictEqual(await values(two, 'a.test', 'A'), ['127.0.0.2', '10.0.0.1']);
+  } finally {
+    alone.close();
+    two.close();
+    await srv.close();
+  }
+});
