@@ -36,9 +36,12 @@ export function statusBlocks(body: string): Array<Record<string, string>> {
   });
 }
 
-/** A spooled original (body file + envelope) in a temp directory, as the queue would hand it over. */
-export async function spooledOriginal(opts: { id?: string; sender: string; raw: string; ret?: 'FULL' | 'HDRS'; envid?: string; recipients: Array<{ address: string; notify?: string[]; orcpt?: string }>; headerEdits?: SpoolEnvelope['headerEdits'] }): Promise<{ envelope: SpoolEnvelope; bodyPath: string }> {
-  const dir = await mkdtemp(path.join(tmpdir(), 'pochta-dsn-'));
+/**
+ * A spooled original (body file + envelope), as the queue would hand it over: the body file in
+ * `dir` (the caller removes it), or else in a fresh temp directory.
+ */
+export async function spooledOriginal(opts: { dir?: string; id?: string; sender: string; raw: string; ret?: 'FULL' | 'HDRS'; envid?: string; recipients: Array<{ address: string; notify?: string[]; orcpt?: string }>; headerEdits?: SpoolEnvelope['headerEdits'] }): Promise<{ envelope: SpoolEnvelope; bodyPath: string }> {
+  const dir = opts.dir ?? (await mkdtemp(path.join(tmpdir(), 'pochta-dsn-')));
   const id = opts.id ?? '00MWZH0000000000ORIG';
   const bodyPath = path.join(dir, `${id}.msg`);
   await writeFile(bodyPath, opts.raw);

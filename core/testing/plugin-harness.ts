@@ -44,7 +44,14 @@ export async function createPluginHarness(opts: HarnessOptions) {
     log, metrics, clock, kv, dns: opts.dns ?? createResolver({ servers: ['127.0.0.1:9'], timeoutMs: 200, tries: 1 }),
     hostname: opts.hostname ?? 'mx.test', dataDir,
   });
-  await runtime.start();
+  try {
+    await runtime.start();
+  } catch (err) {
+    // A plugin that fails to start: the caller gets no harness to close, so its dir goes here.
+    await kv.close();
+    if (ownDir) await rm(dataDir, { recursive: true, force: true, maxRetries: 5 });
+    throw err;
+  }
   let n = 0;
   const makeSession = (o: { remoteAddress?: string; kind?: ListenerKind; secure?: boolean; user?: string } = {}) => {
     const s = new Session({
