@@ -191,8 +191,22 @@ export class WireClient {
     if (s.pending.size === 1) s.socket.ref();
     s.sent++;
     if (s.waiting) s.waiting.push(p);
-    else this.#write(p);
+    else {
+      this.#outbox.push(p);
+      if (this.#outbox.length === 1) setImmediate(this.#flush);
+    }
   }
+
+  /**
+   * Queries of one event-loop turn go out together, after its I/O callbacks. A datagram that finds
+   * the resolver asleep pays for waking it (an inter-processor interrupt, dear on a VM); the ones
+   * right behind it find it awake. bench/protection, full set at 32 sessions: the sends' CPU fell
+   * from ~0.17 to ~0.035 ms per message, the whole message's by 15 % (unbound's own by half).
+   */
+  readonly #outbox: Pending[] = [];
+  readonly #flush = (): void => {
+    for (const p of this.#outbox.splice(0)) this.#write(p);
+  };
 
   #write(p: Pending): void {
     // Given up (timed out, the socket dropped) while it waited for the connect: nothing to send.
