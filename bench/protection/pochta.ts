@@ -79,6 +79,7 @@ export function pochtaConfig(o: PochtaOpts, dataDir: string, mailRoot: string): 
   return benchServerYaml({ writer: `bench/protection/run.ts (${o.variant})`, hostname: 'pochta-bench.localdomain', dataDir, workers: 1, port: o.port }) + `dns:
   servers: ['${o.dnsServer}']
   timeoutMs: 5000
+  client: ${process.env.BENCH_DNS_CLIENT ?? 'pochta'}
   cache: { maxEntries: ${o.dnsCacheEntries} }
 plugins:
 ${CORE_PLUGINS}${full ? blocks(PROTECTION_PLUGINS, omit) : ''}${DELIVERY_PLUGINS}${full ? blocks(MESSAGE_PLUGINS(o.clamdPort, o.clamdSocket), omit) : ''}  maildir: { root: ${mailRoot} }

@@ -342,6 +342,7 @@ function report(rows: Row[], slow: SlowRow[], prof: Profiles | string | undefine
     `Setup: \`bash bench/protection/run.sh\` (see bench/protection/README.md). Node ${process.version}, ${os.availableParallelism()} CPUs. ` +
       `smtp-source -c -s <sessions> -m <N> -l ${S.size} -M ${HELO_NAME} (new connection per message, HELO, 1 rcpt); ` +
       `Pochta 1 worker, spool + Maildir fsync on, log level info, each variant its own data dir. DNS (\`BENCH_DNS=${S.dns}\`${process.env.BENCH_DNS || S.dns === 'unbound' ? '' : ', unbound not installed'}): ${DNS_TEXT[S.dns]}, ` +
+      `\`dns.client: ${process.env.BENCH_DNS_CLIENT ?? 'pochta'}\`${process.env.BENCH_DNS_CLIENT === 'node' ? ' (c-ares, BENCH_DNS_CLIENT=node)' : ' (the built-in stub client)'}, ` +
       `\`dns.cache.maxEntries: ${S.dnsCache}\` (${S.dnsCache === 0 ? 'cache off: every session really asks, as distinct real clients would' : 'cache on'}). ` +
       (S.clamd === 'stub'
         ? 'clamd: **a stub** (bench/protection/clamd-stub.mjs, BENCH_CLAMD=stub) reached over TCP on 127.0.0.1: it reads every message the clamav plugin streams and answers OK without scanning, so clamd\'s own CPU is out of the run, as the target asks. bare = '
@@ -424,8 +425,10 @@ for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const)
 
 /** The interleaved bare/full rounds, the listed variant and the slow-DNS check. */
 async function throughput(dns: BenchDns, clamd: TestClamd, ctx: { dns: BenchDns; clamdPid: number }, rows: Row[], slow: SlowRow[], headers: string[], problems: string[]): Promise<void> {
-  const bare = await launch('bare', 'pochta-bare', dns, clamd);
-  const full = await launch('full', 'pochta-full', dns, clamd);
+  // BENCH_NODE_FLAGS: extra node flags for both servers (e.g. --perf-basic-prof, --trace-deopt).
+  const nodeFlags = (process.env.BENCH_NODE_FLAGS ?? '').split(' ').filter(Boolean);
+  const bare = await launch('bare', 'pochta-bare', dns, clamd, nodeFlags);
+  const full = await launch('full', 'pochta-full', dns, clamd, nodeFlags);
   if (S.warmup > 0) for (const s of [bare, full]) await measure(s, 'warm-up', 8, S.warmup, ctx);
   for (let r = 1; r <= S.rounds; r++)
     for (const n of S.sessions)
