@@ -287,3 +287,24 @@ test('a resolver nobody listens on: ECONNREFUSED from ICMP, not a wait for the t
     await srv.close();
   }
 });
+
+test('a server without EDNS (FORMERR to the OPT record) is asked again plainly; FORMERR to that too is EFORMERR', async () => {
+  const seen: number[] = [];
+  const raw = await rawServer((q, send) => {
+    const arcount = q.readUInt16BE(10);
+    seen.push(arcount);
+    const name = q.toString('latin1', 13, 13 + q[12]);
+    if (arcount > 0 || name === 'never') return send(reply(q, [], { flags: 0x8181 }));
+    send(reply(q, [rr('old.test', 1, 60, ip4('192.0.2.9'))]));
+  });
+  const c = client(raw.server, { tries: 1, timeoutMs: 2000 });
+  try {
+    assert.deepStrictEqual(await values(c, 'old.test', 'A'), ['192.0.2.9']);
+    assert.deepStrictEqual(seen, [1, 0]);
+    assert.deepStrictEqual(await outcome(values(c, 'never.test', 'A')), { code: 'EFORMERR' });
+    assert.deepStrictEqual(seen, [1, 0, 1, 0]);
+  } finally {
+    c.close();
+    await raw.close();
+  }
+});

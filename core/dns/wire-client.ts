@@ -63,6 +63,8 @@ interface Query {
   type: WireType;
   labels: Buffer[];
   attempt: number;
+  /** Sent without EDNS: the server answered FORMERR to the OPT record. */
+  plain?: boolean;
   resolve(a: WireAnswer): void;
   reject(e: Error): void;
 }
@@ -211,7 +213,7 @@ export class WireClient {
   #write(p: Pending): void {
     // Given up (timed out, the socket dropped) while it waited for the connect: nothing to send.
     if (p.sock.pending.get(p.id) !== p) return;
-    p.sock.socket.send(encodeQuery(p.id, p.query.labels, QTYPE[p.query.type]), (err) => {
+    p.sock.socket.send(encodeQuery(p.id, p.query.labels, QTYPE[p.query.type], !p.query.plain), (err) => {
       if (err && this.#finish(p)) this.#next(p.query, 'ECONNREFUSED');
     });
   }
@@ -271,6 +273,11 @@ export class WireClient {
       else q.reject(new DnsError('ENODATA', q.type, q.name));
     } else if (res.rcode === 3) {
       q.reject(new DnsError('ENOTFOUND', q.type, q.name));
+    } else if (res.rcode === 1 && !q.plain) {
+      // FORMERR to a query with an OPT record: a server without EDNS. Ask it again, plainly, in the
+      // same attempt (RFC 6891 §7); a plain query that also gets FORMERR moves on.
+      q.plain = true;
+      this.#send(q);
     } else {
       this.#next(q, RETRYABLE[res.rcode] ?? 'EBADRESP');
     }
@@ -280,7 +287,7 @@ export class WireClient {
   #overTcp(q: Query, server: WireServer): void {
     if (this.#closed) return q.reject(new DnsError('ECANCELLED', q.type, q.name));
     const id = this.#nextId(new Map());
-    const msg = encodeQuery(id, q.labels, QTYPE[q.type]);
+    const msg = encodeQuery(id, q.labels, QTYPE[q.type], !q.plain);
     const frame = Buffer.allocUnsafe(2 + msg.length);
     frame.writeUInt16BE(msg.length, 0);
     msg.copy(frame, 2);

@@ -30,6 +30,9 @@ test('a query: header with RD, one question, an EDNS0 OPT record of 1232 octets 
   const opt = 12 + name('mx.Example.test').length + 4;
   assert.deepStrictEqual([q[opt], q.readUInt16BE(opt + 1), q.readUInt16BE(opt + 3)], [0, 41, 1232]);
   assert.equal(q.length, opt + 11);
+  const plain = encodeQuery(0xbeef, nameLabels('mx.Example.test')!, QTYPE.MX, false);
+  assert.equal(plain.readUInt16BE(10), 0);
+  assert.deepStrictEqual(plain, q.subarray(0, opt).map((b, i) => (i === 11 ? 0 : b)));
 });
 
 test('names that cannot be sent: empty labels, a label over 63 octets, a name over 255', () => {

@@ -35,16 +35,19 @@ export function nameLabels(name: string): Buffer[] | undefined {
   return total > MAX_NAME ? undefined : labels;
 }
 
-/** A standard query with RD set and an EDNS0 OPT record; `labels` from nameLabels. */
-export function encodeQuery(id: number, labels: readonly Buffer[], qtype: number): Buffer {
+/**
+ * A standard query with RD set and, unless `edns` is false, an EDNS0 OPT record (the plain form is
+ * for a server that answers FORMERR to EDNS, RFC 6891 §7); `labels` from nameLabels.
+ */
+export function encodeQuery(id: number, labels: readonly Buffer[], qtype: number, edns = true): Buffer {
   let qlen = 1;
   for (const l of labels) qlen += l.length + 1;
-  const buf = Buffer.allocUnsafe(12 + qlen + 4 + 11);
+  const buf = Buffer.allocUnsafe(12 + qlen + 4 + (edns ? 11 : 0));
   buf.writeUInt16BE(id, 0);
   buf.writeUInt16BE(0x0100, 2); // RD
   buf.writeUInt16BE(1, 4); // QDCOUNT
   buf.writeUInt32BE(0, 6); // ANCOUNT, NSCOUNT
-  buf.writeUInt16BE(1, 10); // ARCOUNT: the OPT record
+  buf.writeUInt16BE(edns ? 1 : 0, 10); // ARCOUNT: the OPT record
   let o = 12;
   for (const l of labels) {
     buf[o++] = l.length;
@@ -54,6 +57,7 @@ export function encodeQuery(id: number, labels: readonly Buffer[], qtype: number
   buf.writeUInt16BE(qtype, o);
   buf.writeUInt16BE(CLASS_IN, o + 2);
   o += 4;
+  if (!edns) return buf;
   // OPT (RFC 6891 §6.1.2): root name, type 41, class = UDP payload size, TTL 0 (no DO bit), no data.
   buf[o] = 0;
   buf.writeUInt16BE(TYPE_OPT, o + 1);
