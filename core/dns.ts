@@ -49,8 +49,9 @@ export interface DnsOptions {
   cache?: DnsCacheOptions;
   clock?: Clock;
   /**
-   * Who sends A, AAAA, MX, TXT and PTR queries: 'pochta' (dns/wire-client.ts: sockets kept open)
-   * or 'node' (c-ares, a new socket per burst of queries). Other types always go through node.
+   * Who sends A, AAAA, MX, TXT and PTR queries: 'pochta' (dns/wire-client.ts: connected sockets
+   * kept open, a turn's queries sent together) or 'node' (c-ares, a new socket per burst of
+   * queries). Other types always go through node.
    */
   client?: 'pochta' | 'node';
 }
