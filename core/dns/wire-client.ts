@@ -211,7 +211,7 @@ export class WireClient {
   };
 
   #write(p: Pending): void {
-    // Given up (timed out, the socket dropped) while it waited for the connect: nothing to send.
+    // Given up (timed out, the socket dropped) while it waited for the connect or the flush.
     if (p.sock.pending.get(p.id) !== p) return;
     p.sock.socket.send(encodeQuery(p.id, p.query.labels, QTYPE[p.query.type], !p.query.plain), (err) => {
       if (err && this.#finish(p)) this.#next(p.query, 'ECONNREFUSED');
