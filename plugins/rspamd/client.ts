@@ -125,7 +125,13 @@ export async function check(target: RspamdTarget, body: Readable, size: number, 
     }
     const sendError = await sent;
     if (res.statusCode !== 200) throw new RspamdUnavailable(`HTTP ${res.statusCode ?? '?'} ${safe(res.statusMessage ?? '').slice(0, 100)}`);
-    if (sendError instanceof Error) throw new RspamdUnavailable(`sending the message: ${sendError.message}`);
+    // rspamd answers a verdict only once it has read Content-Length bytes, so a 200 with a verdict
+    // means the whole message arrived. Its closing the connection right after can then beat our
+    // request's 'finish' (seen once on a loaded machine with a 3 MB message): that "premature
+    // close" lost nothing. Any other send error still makes the scan unavailable.
+    if (sendError instanceof Error && (sendError as NodeJS.ErrnoException).code !== 'ERR_STREAM_PREMATURE_CLOSE') {
+      throw new RspamdUnavailable(`sending the message: ${sendError.message}`);
+    }
     return parseReply(text);
   } catch (err) {
     if (err instanceof RspamdUnavailable) throw err;
