@@ -118,8 +118,6 @@ export function createResolver(opts: DnsOptions = {}): CachingResolver {
     if (servers.length && servers.every((x) => x !== undefined)) wire = new WireClient(servers, { timeoutMs, tries });
   }
 
-  // Plain promise chains, no async layers: this runs for every query of every message (7 with
-  // the full protection set), and each layer was a measurable share of its CPU.
   const failed = (key: string, rrtype: string, name: string) => (err: unknown): never => {
     // Node's own errors carry the code; wrap them so every error names type and name.
     const code = dnsErrorCode(err) ?? 'EUNKNOWN';
@@ -127,6 +125,8 @@ export function createResolver(opts: DnsOptions = {}): CachingResolver {
     throw err instanceof DnsError ? err : new DnsError(code, rrtype, name);
   };
 
+  // Plain promise chains, no async layers: this runs for every query of every message (7 with
+  // the full protection set), and each layer was a measurable share of its CPU.
   const ask = (key: string, rrtype: string, name: string): Promise<unknown> => {
     if (wire && WIRE_TYPES.has(rrtype)) {
       // The client keeps to timeoutMs itself (its attempts share it): no second timer here.

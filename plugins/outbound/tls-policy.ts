@@ -41,7 +41,6 @@ export function applyRequireTls(policy: OutboundTlsPolicy, requireTls: boolean):
   return { ...rest, mode: 'require', verify: policy.fingerprints ? policy.verify : true, source: `${policy.source}+requiretls` };
 }
 
-/** A short text for the per-attempt log line. */
 /**
  * What makes two policies the same way of talking to a next hop: every field the connection is
  * checked against (describePolicy only counts pinned fingerprints). For keys that decide which
@@ -53,6 +52,7 @@ export function policyKey(p: OutboundTlsPolicy): string {
   return `${p.mode}|${p.verify}|${p.testing ? 1 : 0}|${mx}|${fps}|${p.source}`;
 }
 
+/** A short text for the per-attempt log line. */
 export function describePolicy(p: OutboundTlsPolicy): string {
   const parts = [p.mode, p.verify ? 'verify' : 'no-verify'];
   if (p.mxPatterns) parts.push(`mx=${p.mxPatterns.join(',')}`);

@@ -85,8 +85,8 @@ export async function readFacts(stream: Readable, maxBytes: number, maxText = 25
   if (start.ended) {
     stream.destroy();
     const whole = start.chunks.length === 1 ? start.chunks[0] : Buffer.concat(start.chunks, start.length);
-    const process = processHeaders ?? headerProcessor();
-    const light = process ? lightFacts(whole, process) : undefined;
+    const processor = processHeaders ?? headerProcessor();
+    const light = processor ? lightFacts(whole, processor) : undefined;
     if (light) {
       const headers = new Map<string, string[]>();
       addHeaders(headers, light.headers);
